@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import models
+from django.utils import timezone
+from django_cryptography.fields import encrypt
+
+
+class Connection(models.Model):
+    """One authorised account at an external system, with its credentials (encrypted)."""
+
+    class System(models.TextChoices):
+        QBO = "qbo", "QuickBooks Online"
+        QBD = "qbd", "QuickBooks Desktop"
+        ZOHO_CRM = "zoho_crm", "Zoho CRM"
+        ZOHO_BOOKS = "zoho_books", "Zoho Books"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CONNECTED = "connected", "Connected"
+        NEEDS_REAUTH = "needs_reauth", "Needs reconnecting"
+        DISABLED = "disabled", "Disabled"
+
+    class Environment(models.TextChoices):
+        PRODUCTION = "production", "Production"
+        SANDBOX = "sandbox", "Sandbox"
+
+    class DataCentre(models.TextChoices):
+        US = "us", "United States (.com)"
+        EU = "eu", "Europe (.eu)"
+        IN = "in", "India (.in)"
+        AU = "au", "Australia (.com.au)"
+        JP = "jp", "Japan (.jp)"
+        CA = "ca", "Canada (zohocloud.ca)"
+        CN = "cn", "China (.com.cn)"
+        SA = "sa", "Saudi Arabia (.sa)"
+
+    system = models.CharField(max_length=20, choices=System.choices)
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    environment = models.CharField(
+        max_length=20,
+        choices=Environment.choices,
+        default=Environment.PRODUCTION,
+        help_text="QuickBooks Online: production or Intuit's developer sandbox.",
+    )
+    data_centre = models.CharField(
+        max_length=4,
+        choices=DataCentre.choices,
+        default=DataCentre.US,
+        help_text="Zoho: the data centre of the Zoho account.",
+    )
+
+    client_id = models.CharField(max_length=255, blank=True)
+    client_secret = encrypt(models.CharField(max_length=255, blank=True, default=""))
+    access_token = encrypt(models.TextField(blank=True, default=""))
+    refresh_token = encrypt(models.TextField(blank=True, default=""))
+    webhook_secret = encrypt(
+        models.CharField(
+            max_length=255,
+            blank=True,
+            default="",
+            help_text="QBO webhook verifier token, or the Zoho Books webhook HMAC secret.",
+        )
+    )
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_token_expires_at = models.DateTimeField(null=True, blank=True)
+    refresh_token_hard_expires_at = models.DateTimeField(null=True, blank=True)
+    token_refreshed_at = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="When access tokens were minted recently (Zoho allows 10 per 10 minutes).",
+    )
+    token_refresh_blocked_until = models.DateTimeField(null=True, blank=True)
+
+    realm_id = models.CharField("QBO realm id", max_length=64, blank=True, db_index=True)
+    organization_id = models.CharField("Zoho organization id", max_length=64, blank=True)
+    api_domain = models.URLField("Zoho API domain", blank=True)
+    accounts_server = models.URLField("Zoho accounts server", blank=True)
+    api_base_url = models.URLField(
+        "API base URL override",
+        blank=True,
+        help_text="Leave blank for the vendor's own. Points the connection at a local fake.",
+    )
+    oauth_base_url = models.URLField(
+        "OAuth base URL override",
+        blank=True,
+        help_text="Leave blank for the vendor's own authorisation and token servers.",
+    )
+
+    last_ok_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    api_call_count = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["system", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["system", "realm_id"],
+                condition=~models.Q(realm_id=""),
+                name="unique_realm_per_system",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_system_display()})"
+
+    def access_token_is_fresh(self, margin: timedelta = timedelta(minutes=5)) -> bool:
+        return bool(
+            self.access_token
+            and self.access_token_expires_at
+            and self.access_token_expires_at > timezone.now() + margin
+        )
+
+
+class OAuthState(models.Model):
+    """A single-use nonce behind each signed OAuth `state` we hand to a vendor."""
+
+    nonce = models.CharField(max_length=64, unique=True)
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"OAuth state for {self.connection_id}"

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SandboxConfig(AppConfig):
+    name = "connectors.sandbox"
+    label = "sandbox"
+    verbose_name = "Sandbox (local fakes of the vendor APIs)"

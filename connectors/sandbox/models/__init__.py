@@ -1,0 +1,2 @@
+"""The sandbox's state: it lives in the database so it survives restarts and is shared by every
+web process. One module per fake; `common` holds what they share."""

@@ -1,0 +1,31 @@
+"""Shared test fixtures.
+
+Every test runs with outbound HTTP blocked: a request to anything but this machine's loopback
+(where the live server and the sandbox answer) fails unless the test registered a response on
+`mock_http`. Sleeps in the HTTP layer are recorded instead of slept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+import responses
+
+LOOPBACK = re.compile(r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?/")
+
+
+@pytest.fixture(autouse=True)
+def mock_http() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add_passthru(LOOPBACK)
+        yield rsps
+
+
+@pytest.fixture(autouse=True)
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """What the HTTP layer would have slept, in seconds, in order."""
+    slept: list[float] = []
+    monkeypatch.setattr("connectors.http.sleep", slept.append, raising=False)
+    return slept
