@@ -9,6 +9,8 @@ def connection_alerts(request: HttpRequest) -> dict:
     if not (user and user.is_authenticated and user.is_staff):
         return {}
     broken = list(
-        Connection.objects.filter(status=Connection.Status.NEEDS_REAUTH).only("pk", "name", "system")
+        Connection.objects.filter(status=Connection.Status.NEEDS_REAUTH).only(
+            "pk", "name", "system"
+        )
     )
     return {"connections_needing_reauth": broken}

@@ -105,7 +105,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -151,7 +153,10 @@ REST_FRAMEWORK = {
 }
 
 # Outgoing HTTP: (connect, read) timeouts in seconds and the retry budget for safe calls.
-HTTP_TIMEOUT = (env.float("HTTP_CONNECT_TIMEOUT", default=5.0), env.float("HTTP_READ_TIMEOUT", default=60.0))
+HTTP_TIMEOUT = (
+    env.float("HTTP_CONNECT_TIMEOUT", default=5.0),
+    env.float("HTTP_READ_TIMEOUT", default=60.0),
+)
 HTTP_MAX_ATTEMPTS = env.int("HTTP_MAX_ATTEMPTS", default=5)
 
 LOGGING = {
