@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django_q",
     "connectors",
     "connectors.sandbox",
+    "connectors.sandbox.qbo",
+    "connectors.sandbox.zoho",
     "syncs",
 ]
 

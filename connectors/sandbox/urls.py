@@ -1,3 +1,8 @@
+from django.urls import include, path
+
 app_name = "sandbox"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("qbo/", include("connectors.sandbox.qbo.urls")),
+    path("zoho/", include("connectors.sandbox.zoho.urls")),
+]
