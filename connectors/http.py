@@ -1,10 +1,41 @@
-"""The one place that builds a requests session (filled in by the foundation work)."""
+"""The one HTTP layer: nothing else in the project builds a requests session.
+
+`build_session()` gives a session whose every request has a timeout. `ApiSession` calls one
+connection's API on top of it: the access token, retries with exponential jitter on connection
+errors, 5xx and 429 (honouring Retry-After), one refresh-and-retry on a 401, vendor failures
+hidden in 2xx answers raised as `ConnectorError`, a per-connection rate limit and a count of
+calls. Only calls that are safe to repeat are retried: reads, and writes that carry an
+idempotency key (QBO's `requestid`) or are upserts.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
 import requests
 from django.conf import settings
+from django.core.cache import cache
+from django.db.models import F
 from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.wait import wait_exponential_jitter
+
+from connectors.exceptions import ConnectorError, RateLimited, RemoteUnavailable, TokenThrottled
+
+logger = logging.getLogger(__name__)
+
+# Patched by the tests, which record what would have been slept instead of sleeping.
+sleep: Callable[[float], None] = time.sleep
+
+ErrorParser = Callable[[requests.Response], ConnectorError | None]
+
+_call_counter: ContextVar[Counter | None] = ContextVar("connector_call_counter", default=None)
 
 
 class _TimeoutSession(requests.Session):
@@ -22,3 +53,166 @@ def build_session() -> requests.Session:
     session.mount("http://", adapter)
     session.headers["User-Agent"] = "ml-connector/0.1"
     return session
+
+
+@contextmanager
+def count_calls() -> Iterator[Counter]:
+    """Count the API calls made inside the block, by connection system (for run statistics)."""
+    counter: Counter = Counter()
+    token = _call_counter.set(counter)
+    try:
+        yield counter
+    finally:
+        _call_counter.reset(token)
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """The Retry-After header in seconds, where the vendor sent one as a number."""
+    value = response.headers.get("Retry-After", "").strip()
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def response_error_default(
+    response: requests.Response, *, system: str, request_id: str = ""
+) -> ConnectorError | None:
+    """The transport-level reading of an answer: 429 and 5xx; vendors add their own on top."""
+    if response.status_code == 429:
+        return RateLimited(
+            "The vendor is throttling requests",
+            system=system,
+            status=429,
+            request_id=request_id,
+            retry_after=retry_after_seconds(response),
+        )
+    if response.status_code >= 500:
+        return RemoteUnavailable(
+            f"The vendor answered {response.status_code}",
+            system=system,
+            status=response.status_code,
+            request_id=request_id,
+            retry_after=retry_after_seconds(response),
+        )
+    return None
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, TokenThrottled):
+        return False  # Zoho's token throttle only gets longer if we insist.
+    if isinstance(exc, ConnectorError):
+        return exc.transient
+    return isinstance(exc, requests.ConnectionError | requests.Timeout)
+
+
+_jitter = wait_exponential_jitter(initial=1, max=60, jitter=1)
+
+
+def _wait(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        return min(float(retry_after), 300.0)
+    return _jitter(state)
+
+
+class ApiSession:
+    """Calls to one connection's API. Vendor clients build one and describe their errors."""
+
+    def __init__(
+        self,
+        connection: Any,
+        *,
+        parse_error: ErrorParser,
+        auth_scheme: str = "Bearer",
+        calls_per_minute: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.connection = connection
+        self.parse_error = parse_error
+        self.auth_scheme = auth_scheme
+        self.calls_per_minute = calls_per_minute
+        self.session = build_session()
+        self.session.headers.update(default_headers or {"Accept": "application/json"})
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        retry_safe: bool | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send one logical request, retried where safe; raises `ConnectorError` on failure."""
+        if retry_safe is None:
+            retry_safe = method.upper() in {"GET", "HEAD", "OPTIONS"}
+        retrying = Retrying(
+            stop=stop_after_attempt(settings.HTTP_MAX_ATTEMPTS if retry_safe else 1),
+            wait=_wait,
+            retry=retry_if_exception(_is_retryable),
+            sleep=lambda seconds: sleep(seconds),
+            reraise=True,
+        )
+        return retrying(self._authorised, method, url, kwargs)
+
+    def _authorised(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
+        from connectors.oauth import connection_access_token
+
+        token = connection_access_token(self.connection)
+        response = self._send(method, url, token, kwargs)
+        if response.status_code == 401:
+            token = connection_access_token(self.connection, force_refresh=True, stale_token=token)
+            response = self._send(method, url, token, kwargs)
+        error = self.parse_error(response)
+        if error is not None:
+            raise error
+        return response
+
+    def _send(self, method: str, url: str, token: str, kwargs: dict[str, Any]) -> requests.Response:
+        self._throttle()
+        headers = {**kwargs.get("headers", {}), "Authorization": f"{self.auth_scheme} {token}"}
+        started = time.monotonic()
+        try:
+            response = self.session.request(method, url, **{**kwargs, "headers": headers})
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            self._count()
+            raise RemoteUnavailable(
+                f"Could not reach {self.connection.get_system_display()}: {type(exc).__name__}",
+                system=self.connection.system,
+            ) from exc
+        self._count()
+        logger.info(
+            "%s %s %s -> %s in %.0f ms",
+            self.connection.system,
+            method,
+            url.split("?", 1)[0],
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+        )
+        return response
+
+    def _count(self) -> None:
+        type(self.connection).objects.filter(pk=self.connection.pk).update(
+            api_call_count=F("api_call_count") + 1
+        )
+        counter = _call_counter.get()
+        if counter is not None:
+            counter[self.connection.system] += 1
+
+    def _throttle(self) -> None:
+        """Stay under the vendor's per-minute limit for this connection, across workers when
+        the cache is shared (Redis); wait for the next minute when the budget is spent."""
+        if not self.calls_per_minute:
+            return
+        while True:
+            minute = int(time.time() // 60)
+            key = f"connectors:calls:{self.connection.pk}:{minute}"
+            cache.add(key, 0, timeout=120)
+            try:
+                used = cache.incr(key)
+            except ValueError:  # expired between add and incr
+                continue
+            if used <= self.calls_per_minute:
+                return
+            sleep(max(0.05, (minute + 1) * 60 - time.time()))

@@ -1,0 +1,524 @@
+"""OAuth 2.0 for QuickBooks Online and Zoho: the authorize URL with a signed single-use state,
+the code exchange (exactly once), and access tokens kept valid by a refresh under a row lock.
+
+Vendor differences live in the two providers below; everything else is shared.
+Reference: https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0
+Reference: https://www.zoho.com/accounts/protocol/oauth/web-server-applications.html
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import requests
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from connectors.exceptions import (
+    AuthError,
+    ConnectorError,
+    PermanentError,
+    RemoteUnavailable,
+    TokenThrottled,
+)
+from connectors.http import build_session
+from connectors.models import Connection, OAuthState
+
+logger = logging.getLogger(__name__)
+
+STATE_SALT = "connectors.oauth.state"
+STATE_MAX_AGE = timedelta(minutes=10)
+REFRESH_MARGIN = timedelta(minutes=5)
+ZOHO_TOKENS_PER_WINDOW = 10
+ZOHO_TOKEN_WINDOW = timedelta(minutes=10)
+ZOHO_THROTTLE_BACKOFF = timedelta(minutes=15)
+LOCAL_BUDGET = "local_token_budget"
+
+# Token-endpoint errors that mean "this grant will never work again": someone must reconnect.
+REAUTH_ERRORS = {"invalid_grant", "invalid_code", "invalid_client", "invalid_client_secret"}
+
+
+class OAuthCallbackError(Exception):
+    """The callback cannot be accepted (bad state, bad parameters); nothing was saved."""
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    access_token: str
+    expires_in: int
+    refresh_token: str = ""
+    refresh_expires_in: int | None = None
+    refresh_hard_expires_in: int | None = None
+    api_domain: str = ""
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    connection: Connection
+    denied: bool = False
+    message: str = ""
+    needs_organization_choice: bool = False
+
+
+def redirect_uri() -> str:
+    """The one redirect URI to register with Intuit and Zoho."""
+    return settings.PUBLIC_BASE_URL + reverse("connectors:oauth_callback")
+
+
+class OAuthProvider:
+    """What differs between vendors' OAuth servers."""
+
+    def scopes(self, connection: Connection) -> str:
+        raise NotImplementedError
+
+    def authorize_url(self, connection: Connection) -> str:
+        raise NotImplementedError
+
+    def extra_authorize_params(self) -> dict[str, str]:
+        return {}
+
+    def token_url(self, connection: Connection) -> str:
+        raise NotImplementedError
+
+    def callback_apply(self, connection: Connection, params: Mapping[str, str]) -> None:
+        """Check and keep what the vendor adds to the redirect (realm, accounts server)."""
+
+    def token_request(self, connection: Connection, grant: dict[str, str]) -> TokenSet:
+        raise NotImplementedError
+
+    tokens_per_window: int | None = None
+
+
+def _json_or_none(response: requests.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _token_error(
+    system: str, body: dict[str, Any] | None, response: requests.Response
+) -> ConnectorError:
+    request_id = response.headers.get("intuit_tid", "")
+    error = str((body or {}).get("error", "")).strip()
+    description = str((body or {}).get("error_description", "") or error or response.reason)
+    if response.status_code >= 500:
+        return RemoteUnavailable(
+            "The token server is unavailable",
+            system=system,
+            status=response.status_code,
+            request_id=request_id,
+        )
+    if "too many requests" in description.lower() or error.lower() == "access denied":
+        return TokenThrottled(
+            f"Token requests throttled: {description}",
+            system=system,
+            code=error,
+            status=response.status_code,
+            retry_after=ZOHO_THROTTLE_BACKOFF.total_seconds(),
+        )
+    if error in REAUTH_ERRORS:
+        return AuthError(
+            f"{error}: {description}",
+            system=system,
+            code=error,
+            status=response.status_code,
+            request_id=request_id,
+        )
+    return PermanentError(
+        f"Token request failed: {description}",
+        system=system,
+        code=error,
+        status=response.status_code,
+        request_id=request_id,
+    )
+
+
+def _post_token(system: str, url: str, **kwargs: Any) -> dict[str, Any]:
+    try:
+        response = build_session().post(url, **kwargs)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise RemoteUnavailable(
+            f"Could not reach the token server: {type(exc).__name__}", system=system
+        ) from exc
+    body = _json_or_none(response)
+    # Zoho answers some failures with HTTP 200 and an `error` key: never trust the status alone.
+    if not response.ok or body is None or "error" in body or not body.get("access_token"):
+        raise _token_error(system, body, response)
+    return body
+
+
+class IntuitOAuth(OAuthProvider):
+    AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
+    TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+
+    def scopes(self, connection: Connection) -> str:
+        return "com.intuit.quickbooks.accounting"
+
+    def authorize_url(self, connection: Connection) -> str:
+        base = connection.oauth_base_url.rstrip("/")
+        return f"{base}/connect/oauth2" if base else self.AUTHORIZE_URL
+
+    def token_url(self, connection: Connection) -> str:
+        base = connection.oauth_base_url.rstrip("/")
+        return f"{base}/oauth2/v1/tokens/bearer" if base else self.TOKEN_URL
+
+    def callback_apply(self, connection: Connection, params: Mapping[str, str]) -> None:
+        realm_id = params.get("realmId", "").strip()
+        if not realm_id.isdigit():
+            raise OAuthCallbackError(
+                "QuickBooks did not say which company was connected (realmId)."
+            )
+        if connection.realm_id and connection.realm_id != realm_id:
+            raise OAuthCallbackError(
+                f"This connection belongs to QuickBooks company {connection.realm_id}; "
+                f"the company chosen was {realm_id}. Create a new connection for another company."
+            )
+        taken = Connection.objects.filter(system=connection.system, realm_id=realm_id).exclude(pk=connection.pk)
+        if taken.exists():
+            raise OAuthCallbackError(f"QuickBooks company {realm_id} is already connected as {taken.first().name}.")
+        connection.realm_id = realm_id
+
+    def token_request(self, connection: Connection, grant: dict[str, str]) -> TokenSet:
+        basic = base64.b64encode(
+            f"{connection.client_id}:{connection.client_secret}".encode()
+        ).decode()
+        body = _post_token(
+            connection.system,
+            self.token_url(connection),
+            data=grant,
+            headers={
+                "Authorization": f"Basic {basic}",
+                "Accept": "application/json",
+                "x-include-refresh-token-hard-expires-in": "true",
+            },
+        )
+        return TokenSet(
+            access_token=body["access_token"],
+            expires_in=int(body.get("expires_in", 3600)),
+            refresh_token=body.get("refresh_token", ""),
+            refresh_expires_in=_int_or_none(body.get("x_refresh_token_expires_in")),
+            refresh_hard_expires_in=_int_or_none(body.get("x_refresh_token_hard_expires_in")),
+        )
+
+
+ZOHO_ACCOUNTS_SERVERS = {
+    "us": "https://accounts.zoho.com",
+    "eu": "https://accounts.zoho.eu",
+    "in": "https://accounts.zoho.in",
+    "au": "https://accounts.zoho.com.au",
+    "jp": "https://accounts.zoho.jp",
+    "ca": "https://accounts.zohocloud.ca",
+    "cn": "https://accounts.zoho.com.cn",
+    "sa": "https://accounts.zoho.sa",
+}
+ZOHO_API_DOMAINS = {
+    "us": "https://www.zohoapis.com",
+    "eu": "https://www.zohoapis.eu",
+    "in": "https://www.zohoapis.in",
+    "au": "https://www.zohoapis.com.au",
+    "jp": "https://www.zohoapis.jp",
+    "ca": "https://www.zohoapis.ca",
+    "cn": "https://www.zohoapis.com.cn",
+    "sa": "https://www.zohoapis.sa",
+}
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}".lower()
+
+
+class ZohoOAuth(OAuthProvider):
+    tokens_per_window = ZOHO_TOKENS_PER_WINDOW
+
+    def __init__(self, scopes: str) -> None:
+        self._scopes = scopes
+
+    def scopes(self, connection: Connection) -> str:
+        return self._scopes
+
+    def accounts_server(self, connection: Connection) -> str:
+        return (
+            connection.oauth_base_url
+            or connection.accounts_server
+            or ZOHO_ACCOUNTS_SERVERS[connection.data_centre]
+        ).rstrip("/")
+
+    def authorize_url(self, connection: Connection) -> str:
+        return self.accounts_server(connection) + "/oauth/v2/auth"
+
+    def extra_authorize_params(self) -> dict[str, str]:
+        # offline: we need a refresh token; consent: Zoho only issues one when asked to.
+        return {"access_type": "offline", "prompt": "consent"}
+
+    def token_url(self, connection: Connection) -> str:
+        return self.accounts_server(connection) + "/oauth/v2/token"
+
+    def callback_apply(self, connection: Connection, params: Mapping[str, str]) -> None:
+        server = params.get("accounts-server", "").strip()
+        if not server:
+            connection.accounts_server = self.accounts_server(connection)
+            return
+        # The code (and our client secret) goes to this server: only ever a Zoho one, or the
+        # override an admin configured on this connection.
+        allowed = {_origin(url) for url in ZOHO_ACCOUNTS_SERVERS.values()}
+        if connection.oauth_base_url:
+            allowed.add(_origin(connection.oauth_base_url))
+        if _origin(server) not in allowed:
+            raise OAuthCallbackError(f"Unexpected Zoho accounts server {server!r}.")
+        location = params.get("location", "").strip().lower()
+        if location in ZOHO_ACCOUNTS_SERVERS and not connection.oauth_base_url:
+            connection.data_centre = location
+        connection.accounts_server = server.rstrip("/")
+
+    def token_request(self, connection: Connection, grant: dict[str, str]) -> TokenSet:
+        body = _post_token(
+            connection.system,
+            self.token_url(connection),
+            data={
+                **grant,
+                "client_id": connection.client_id,
+                "client_secret": connection.client_secret,
+            },
+            headers={"Accept": "application/json"},
+        )
+        return TokenSet(
+            access_token=body["access_token"],
+            expires_in=int(body.get("expires_in_sec") or body.get("expires_in") or 3600),
+            refresh_token=body.get("refresh_token", ""),
+            api_domain=body.get("api_domain", ""),
+        )
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def oauth_provider(connection: Connection) -> OAuthProvider:
+    from connectors.registry import system_spec
+
+    provider = system_spec(connection.system).oauth
+    if provider is None:
+        raise OAuthCallbackError(
+            f"{connection.get_system_display()} does not connect through OAuth."
+        )
+    return provider
+
+
+def oauth_authorize_url(connection: Connection) -> str:
+    """Where to send the admin's browser to grant access; the state is signed and single-use."""
+    provider = oauth_provider(connection)
+    nonce = secrets.token_urlsafe(24)
+    OAuthState.objects.create(nonce=nonce, connection=connection)
+    state = signing.dumps({"n": nonce, "c": connection.pk}, salt=STATE_SALT)
+    params = {
+        "client_id": connection.client_id,
+        "response_type": "code",
+        "scope": provider.scopes(connection),
+        "redirect_uri": redirect_uri(),
+        "state": state,
+        **provider.extra_authorize_params(),
+    }
+    return f"{provider.authorize_url(connection)}?{urlencode(params)}"
+
+
+def _state_consume(state: str) -> Connection:
+    if not state:
+        raise OAuthCallbackError(
+            "The request has no state: it did not come from a Connect button here."
+        )
+    try:
+        payload = signing.loads(state, salt=STATE_SALT, max_age=STATE_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise OAuthCallbackError(
+            "This authorisation took too long and has expired. Please connect again."
+        ) from exc
+    except signing.BadSignature as exc:
+        raise OAuthCallbackError("The state is not one we issued.") from exc
+    used = OAuthState.objects.filter(
+        nonce=payload.get("n", ""), connection_id=payload.get("c"), used_at__isnull=True
+    ).update(used_at=timezone.now())
+    if used != 1:
+        raise OAuthCallbackError("This authorisation was already used. Please connect again.")
+    return Connection.objects.get(pk=payload["c"])
+
+
+def oauth_callback(params: Mapping[str, str]) -> CallbackResult:
+    """Handle the vendor's redirect: verify the state, then exchange the code exactly once."""
+    connection = _state_consume(params.get("state", ""))
+    error = params.get("error", "")
+    if error:
+        message = (
+            "Access was not granted, so nothing changed. Press Connect again when you are ready."
+            if error == "access_denied"
+            else f"The authorisation server answered {error!r}; nothing changed."
+        )
+        return CallbackResult(connection=connection, denied=True, message=message)
+    code = params.get("code", "")
+    if not code:
+        raise OAuthCallbackError("The authorisation server sent no code.")
+    provider = oauth_provider(connection)
+    provider.callback_apply(connection, params)
+    tokens = provider.token_request(
+        connection,
+        {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri()},
+    )
+    _tokens_apply(connection, tokens, minted=True)
+    connection.status = Connection.Status.CONNECTED
+    connection.last_error = ""
+    try:
+        with transaction.atomic():
+            connection.save()
+    except IntegrityError as exc:
+        raise OAuthCallbackError(
+            "That QuickBooks company is already connected by another connection."
+        ) from exc
+    return _after_connect(connection)
+
+
+def _after_connect(connection: Connection) -> CallbackResult:
+    from connectors.registry import system_spec
+
+    hook = system_spec(connection.system).after_connect
+    if hook is None:
+        return CallbackResult(connection=connection, message=f"{connection.name} is connected.")
+    return hook(connection)
+
+
+def _tokens_apply(connection: Connection, tokens: TokenSet, *, minted: bool) -> None:
+    now = timezone.now()
+    connection.access_token = tokens.access_token
+    connection.access_token_expires_at = now + timedelta(seconds=tokens.expires_in)
+    if tokens.refresh_token:
+        connection.refresh_token = tokens.refresh_token
+    if tokens.refresh_expires_in is not None:
+        connection.refresh_token_expires_at = now + timedelta(seconds=tokens.refresh_expires_in)
+    if tokens.refresh_hard_expires_in is not None:
+        connection.refresh_token_hard_expires_at = now + timedelta(
+            seconds=tokens.refresh_hard_expires_in
+        )
+    if tokens.api_domain:
+        connection.api_domain = tokens.api_domain.rstrip("/")
+    if minted:
+        recent = [
+            t for t in connection.token_refreshed_at if t > (now - ZOHO_TOKEN_WINDOW).isoformat()
+        ]
+        connection.token_refreshed_at = [*recent, now.isoformat()]
+
+
+def connection_access_token(
+    connection: Connection, *, force_refresh: bool = False, stale_token: str = ""
+) -> str:
+    """A valid access token for `connection`, refreshed ahead of expiry.
+
+    `force_refresh` (after a 401) refreshes unless another worker already replaced
+    `stale_token`. Raises `AuthError` when someone must reconnect, `TokenThrottled` when Zoho
+    will not mint another token for a while.
+    """
+    if connection.status in (Connection.Status.NEEDS_REAUTH, Connection.Status.DISABLED):
+        raise AuthError(
+            f"{connection} is {connection.get_status_display().lower()}: {connection.last_error}".rstrip(
+                ": "
+            ),
+            system=connection.system,
+        )
+    if not force_refresh and connection.access_token_is_fresh(REFRESH_MARGIN):
+        return connection.access_token
+    return connection_refresh(connection, stale_token=stale_token if force_refresh else "")
+
+
+_REFRESHED_FIELDS = (
+    "access_token",
+    "access_token_expires_at",
+    "refresh_token",
+    "refresh_token_expires_at",
+    "refresh_token_hard_expires_at",
+    "api_domain",
+    "token_refreshed_at",
+    "token_refresh_blocked_until",
+    "status",
+    "last_error",
+)
+
+
+def connection_refresh(connection: Connection, *, stale_token: str = "") -> str:
+    """Refresh under a row lock, re-reading the row inside it, so concurrent workers refresh once.
+
+    The new tokens (QBO rotates the refresh token) are committed before anyone uses them.
+    """
+    failure: ConnectorError | None = None
+    with transaction.atomic():
+        row = Connection.objects.select_for_update().get(pk=connection.pk)
+        replaced = not stale_token or row.access_token != stale_token
+        if replaced and row.access_token_is_fresh(REFRESH_MARGIN):
+            _copy_fields(row, connection)
+            return row.access_token
+        try:
+            tokens = _refresh_call(row)
+        except AuthError as exc:
+            row.status = Connection.Status.NEEDS_REAUTH
+            row.last_error = f"Reconnect needed: the refresh token was rejected ({exc.message})."
+            failure = exc
+        except TokenThrottled as exc:
+            if exc.code != LOCAL_BUDGET:  # Zoho said no: its lockout lasts minutes.
+                row.token_refresh_blocked_until = timezone.now() + ZOHO_THROTTLE_BACKOFF
+            row.last_error = str(exc)
+            failure = exc
+        else:
+            _tokens_apply(row, tokens, minted=True)
+            row.token_refresh_blocked_until = None
+            row.last_error = ""
+        row.save(update_fields=[*_REFRESHED_FIELDS, "updated_at"])
+    _copy_fields(row, connection)
+    if failure is not None:
+        logger.warning("Token refresh for connection %s failed: %s", connection.pk, failure)
+        raise failure
+    return row.access_token
+
+
+def _refresh_call(row: Connection) -> TokenSet:
+    if row.status in (Connection.Status.NEEDS_REAUTH, Connection.Status.DISABLED):
+        raise AuthError(f"{row} is {row.get_status_display().lower()}", system=row.system)
+    if not row.refresh_token:
+        raise AuthError("There is no refresh token: connect first", system=row.system)
+    provider = oauth_provider(row)
+    now = timezone.now()
+    if row.token_refresh_blocked_until and row.token_refresh_blocked_until > now:
+        raise TokenThrottled(
+            "Zoho is refusing new access tokens for now",
+            system=row.system,
+            retry_after=(row.token_refresh_blocked_until - now).total_seconds(),
+        )
+    if provider.tokens_per_window is not None:
+        window_start = (now - ZOHO_TOKEN_WINDOW).isoformat()
+        recent = sorted(t for t in row.token_refreshed_at if t > window_start)
+        if len(recent) >= provider.tokens_per_window:
+            raise TokenThrottled(
+                f"{provider.tokens_per_window} access tokens were minted in the last 10 minutes; waiting",
+                system=row.system,
+                code=LOCAL_BUDGET,
+                retry_after=ZOHO_TOKEN_WINDOW.total_seconds(),
+            )
+    return provider.token_request(
+        row, {"grant_type": "refresh_token", "refresh_token": row.refresh_token}
+    )
+
+
+def _copy_fields(source: Connection, target: Connection) -> None:
+    for name in _REFRESHED_FIELDS:
+        setattr(target, name, getattr(source, name))

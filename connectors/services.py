@@ -1,0 +1,73 @@
+"""Connection services: what the admin buttons and views call."""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils import timezone
+
+from connectors.exceptions import ConnectorError, PermanentError
+from connectors.models import Connection
+from connectors.oauth import CallbackResult
+from connectors.registry import system_spec
+from connectors.zoho_books.client import BooksOrganization, ZohoBooksClient
+
+logger = logging.getLogger(__name__)
+
+
+def mask_secret(value: str) -> str:
+    """Enough of a secret to recognise it, never enough to use it."""
+    if not value:
+        return "—"
+    return "••••" + value[-4:] if len(value) >= 12 else "••••"
+
+
+def connection_test(connection: Connection) -> str:
+    """Call the remote system's cheapest read and say what it answered; record the outcome."""
+    spec = system_spec(connection.system)
+    if spec.client is None:
+        raise PermanentError(
+            f"{connection.get_system_display()} connects through the Web Connector, not an API call.",
+            system=connection.system,
+        )
+    try:
+        name = spec.client(connection).ping()
+    except ConnectorError as exc:
+        Connection.objects.filter(pk=connection.pk).update(last_error=str(exc)[:2000])
+        connection.refresh_from_db(fields=["last_error", "status"])
+        raise
+    now = timezone.now()
+    Connection.objects.filter(pk=connection.pk).update(last_ok_at=now, last_error="")
+    connection.last_ok_at, connection.last_error = now, ""
+    return name
+
+
+def books_organizations(connection: Connection) -> list[BooksOrganization]:
+    return ZohoBooksClient(connection).organizations()
+
+
+def books_organization_after_connect(connection: Connection) -> CallbackResult:
+    """After Zoho Books access is granted: keep the one organization, or ask which one."""
+    organizations = books_organizations(connection)
+    if connection.organization_id in {o.organization_id for o in organizations}:
+        return CallbackResult(connection=connection, message=f"{connection.name} is reconnected.")
+    if len(organizations) == 1:
+        connection_set_organization(connection, organizations[0].organization_id)
+        return CallbackResult(
+            connection=connection,
+            message=f"{connection.name} is connected to {organizations[0].name}.",
+        )
+    if not organizations:
+        raise PermanentError(
+            "This Zoho account has no Zoho Books organization.", system=connection.system
+        )
+    return CallbackResult(
+        connection=connection,
+        message="This Zoho account has several Zoho Books organizations: choose one.",
+        needs_organization_choice=True,
+    )
+
+
+def connection_set_organization(connection: Connection, organization_id: str) -> None:
+    Connection.objects.filter(pk=connection.pk).update(organization_id=organization_id)
+    connection.organization_id = organization_id
