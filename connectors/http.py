@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 # Patched by the tests, which record what would have been slept instead of sleeping.
 sleep: Callable[[float], None] = time.sleep
+clock: Callable[[], float] = time.time
 
 ErrorParser = Callable[[requests.Response], ConnectorError | None]
 
@@ -206,7 +207,8 @@ class ApiSession:
         if not self.calls_per_minute:
             return
         while True:
-            minute = int(time.time() // 60)
+            now = clock()
+            minute = int(now // 60)
             key = f"connectors:calls:{self.connection.pk}:{minute}"
             cache.add(key, 0, timeout=120)
             try:
@@ -215,4 +217,4 @@ class ApiSession:
                 continue
             if used <= self.calls_per_minute:
                 return
-            sleep(max(0.05, (minute + 1) * 60 - time.time()))
+            sleep(max(0.05, (minute + 1) * 60 - now))

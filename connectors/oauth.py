@@ -185,9 +185,13 @@ class IntuitOAuth(OAuthProvider):
                 f"This connection belongs to QuickBooks company {connection.realm_id}; "
                 f"the company chosen was {realm_id}. Create a new connection for another company."
             )
-        taken = Connection.objects.filter(system=connection.system, realm_id=realm_id).exclude(pk=connection.pk)
+        taken = Connection.objects.filter(system=connection.system, realm_id=realm_id).exclude(
+            pk=connection.pk
+        )
         if taken.exists():
-            raise OAuthCallbackError(f"QuickBooks company {realm_id} is already connected as {taken.first().name}.")
+            raise OAuthCallbackError(
+                f"QuickBooks company {realm_id} is already connected as {taken.first().name}."
+            )
         connection.realm_id = realm_id
 
     def token_request(self, connection: Connection, grant: dict[str, str]) -> TokenSet:

@@ -24,6 +24,16 @@ def mock_http() -> Iterator[responses.RequestsMock]:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Rate-limit counters live in the cache (Redis under CI): no test sees another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """What the HTTP layer would have slept, in seconds, in order."""
     slept: list[float] = []

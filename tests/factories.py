@@ -24,7 +24,9 @@ def connection_create(system: str = Connection.System.QBO, **fields: Any) -> Con
     return Connection.objects.create(system=system, **{**defaults, **fields})
 
 
-def connected(connection: Connection, *, expires_in: timedelta = timedelta(hours=1), **fields: Any) -> Connection:
+def connected(
+    connection: Connection, *, expires_in: timedelta = timedelta(hours=1), **fields: Any
+) -> Connection:
     """Give a connection tokens as if OAuth had completed."""
     connection.status = Connection.Status.CONNECTED
     connection.access_token = fields.pop("access_token", "access-token-current-0001")
@@ -36,7 +38,9 @@ def connected(connection: Connection, *, expires_in: timedelta = timedelta(hours
     return connection
 
 
-def qbo_token_body(access: str = "new-access-token-0002", refresh: str = "new-refresh-token-0002") -> dict:
+def qbo_token_body(
+    access: str = "new-access-token-0002", refresh: str = "new-refresh-token-0002"
+) -> dict:
     return {
         "token_type": "bearer",
         "access_token": access,
@@ -49,6 +53,12 @@ def qbo_token_body(access: str = "new-access-token-0002", refresh: str = "new-re
 
 def qbo_company_info_body(name: str = "Sandbox Company_US_1") -> dict:
     return {
-        "CompanyInfo": {"CompanyName": name, "LegalName": name, "Country": "US", "Id": "9341452732952867", "SyncToken": "0"},
+        "CompanyInfo": {
+            "CompanyName": name,
+            "LegalName": name,
+            "Country": "US",
+            "Id": "9341452732952867",
+            "SyncToken": "0",
+        },
         "time": "2026-11-21T04:00:00.000-08:00",
     }

@@ -6,7 +6,6 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import responses
 from django.core import signing
 from django.urls import reverse
 
@@ -31,7 +30,10 @@ def test_authorize_view_redirects_to_intuit_with_a_signed_state(admin_client):
     assert response.status_code == 302
     target = urlsplit(response["Location"])
     query = parse_qs(target.query)
-    assert f"{target.scheme}://{target.netloc}{target.path}" == "https://appcenter.intuit.com/connect/oauth2"
+    assert (
+        f"{target.scheme}://{target.netloc}{target.path}"
+        == "https://appcenter.intuit.com/connect/oauth2"
+    )
     assert query["client_id"] == ["client-id-1234"]
     assert query["scope"] == ["com.intuit.quickbooks.accounting"]
     assert query["redirect_uri"] == ["http://127.0.0.1:8000/oauth/callback/"]
@@ -53,7 +55,9 @@ def test_code_is_exchanged_once_and_tokens_saved(admin_client, mock_http):
     response = _callback(admin_client, code="auth-code-1", state=state, realmId="123145")
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("admin:connectors_connection_change", args=[connection.pk])
+    assert response["Location"] == reverse(
+        "admin:connectors_connection_change", args=[connection.pk]
+    )
     assert token_call.call_count == 1
     sent = parse_qs(token_call.calls[0].request.body)
     assert sent["grant_type"] == ["authorization_code"]
@@ -72,7 +76,9 @@ def test_code_is_exchanged_once_and_tokens_saved(admin_client, mock_http):
     assert token_call.call_count == 1
 
 
-@pytest.mark.parametrize("state", ["", "forged-state", signing.dumps({"n": "x", "c": 1}, salt="other-salt")])
+@pytest.mark.parametrize(
+    "state", ["", "forged-state", signing.dumps({"n": "x", "c": 1}, salt="other-salt")]
+)
 def test_missing_or_forged_state_is_refused_without_any_call(admin_client, mock_http, state):
     connection = connection_create()
     token_call = mock_http.post(QBO_TOKEN_URL, json=qbo_token_body())
@@ -108,7 +114,9 @@ def test_access_denied_shows_a_friendly_message_and_saves_nothing(admin_client, 
 
 def test_vendor_refusing_the_code_saves_nothing(admin_client, mock_http):
     connection = connection_create()
-    mock_http.post(QBO_TOKEN_URL, status=400, json={"error": "invalid_grant"}, headers={"intuit_tid": "tid-1"})
+    mock_http.post(
+        QBO_TOKEN_URL, status=400, json={"error": "invalid_grant"}, headers={"intuit_tid": "tid-1"}
+    )
     state = _state_of(oauth_authorize_url(connection))
     response = _callback(admin_client, code="stale", state=state, realmId=connection.realm_id)
     assert response.status_code == 502
@@ -125,11 +133,26 @@ def test_zoho_eu_connection_never_calls_dot_com(admin_client, mock_http):
     assert query["prompt"] == ["consent"]
     mock_http.post(
         "https://accounts.zoho.eu/oauth/v2/token",
-        json={"access_token": "1000.eu-access", "refresh_token": "1000.eu-refresh", "api_domain": "https://www.zohoapis.eu", "token_type": "Bearer", "expires_in": 3600},
+        json={
+            "access_token": "1000.eu-access",
+            "refresh_token": "1000.eu-refresh",
+            "api_domain": "https://www.zohoapis.eu",
+            "token_type": "Bearer",
+            "expires_in": 3600,
+        },
     )
-    mock_http.get("https://www.zohoapis.eu/crm/v8/org", json={"org": [{"id": "1", "company_name": "Acme GmbH", "iso_code": "EUR"}]})
+    mock_http.get(
+        "https://www.zohoapis.eu/crm/v8/org",
+        json={"org": [{"id": "1", "company_name": "Acme GmbH", "iso_code": "EUR"}]},
+    )
 
-    response = _callback(admin_client, code="c", state=query["state"][0], location="eu", **{"accounts-server": "https://accounts.zoho.eu"})
+    response = _callback(
+        admin_client,
+        code="c",
+        state=query["state"][0],
+        location="eu",
+        **{"accounts-server": "https://accounts.zoho.eu"},
+    )
     assert response.status_code == 302
     connection.refresh_from_db()
     assert connection.accounts_server == "https://accounts.zoho.eu"
@@ -145,7 +168,9 @@ def test_zoho_eu_connection_never_calls_dot_com(admin_client, mock_http):
 def test_zoho_accounts_server_from_the_redirect_must_be_zohos(admin_client, mock_http):
     connection = connection_create(Connection.System.ZOHO_CRM)
     state = _state_of(oauth_authorize_url(connection))
-    response = _callback(admin_client, code="c", state=state, **{"accounts-server": "https://evil.example.net"})
+    response = _callback(
+        admin_client, code="c", state=state, **{"accounts-server": "https://evil.example.net"}
+    )
     assert response.status_code == 400
     assert b"Unexpected Zoho accounts server" in response.content
     assert len(mock_http.calls) == 0
@@ -153,9 +178,13 @@ def test_zoho_accounts_server_from_the_redirect_must_be_zohos(admin_client, mock
 
 def test_zoho_oauth_error_inside_http_200_is_an_error(admin_client, mock_http):
     connection = connection_create(Connection.System.ZOHO_CRM)
-    mock_http.post("https://accounts.zoho.com/oauth/v2/token", status=200, json={"error": "invalid_code"})
+    mock_http.post(
+        "https://accounts.zoho.com/oauth/v2/token", status=200, json={"error": "invalid_code"}
+    )
     state = _state_of(oauth_authorize_url(connection))
-    response = _callback(admin_client, code="used", state=state, **{"accounts-server": "https://accounts.zoho.com"})
+    response = _callback(
+        admin_client, code="used", state=state, **{"accounts-server": "https://accounts.zoho.com"}
+    )
     assert response.status_code == 502
     assert b"invalid_code" in response.content
     connection.refresh_from_db()
@@ -166,19 +195,36 @@ def test_books_with_several_organizations_asks_the_admin(admin_client, mock_http
     connection = connection_create(Connection.System.ZOHO_BOOKS)
     mock_http.post(
         "https://accounts.zoho.com/oauth/v2/token",
-        json={"access_token": "1000.a", "refresh_token": "1000.r", "api_domain": "https://www.zohoapis.com", "expires_in": 3600},
+        json={
+            "access_token": "1000.a",
+            "refresh_token": "1000.r",
+            "api_domain": "https://www.zohoapis.com",
+            "expires_in": 3600,
+        },
     )
     orgs = {
         "code": 0,
         "message": "success",
         "organizations": [
-            {"organization_id": "10234695", "name": "Zylker US", "currency_code": "USD", "is_default_org": True},
-            {"organization_id": "10234696", "name": "Zylker UK", "currency_code": "GBP", "is_default_org": False},
+            {
+                "organization_id": "10234695",
+                "name": "Zylker US",
+                "currency_code": "USD",
+                "is_default_org": True,
+            },
+            {
+                "organization_id": "10234696",
+                "name": "Zylker UK",
+                "currency_code": "GBP",
+                "is_default_org": False,
+            },
         ],
     }
     mock_http.get("https://www.zohoapis.com/books/v3/organizations", json=orgs)
     state = _state_of(oauth_authorize_url(connection))
-    response = _callback(admin_client, code="c", state=state, **{"accounts-server": "https://accounts.zoho.com"})
+    response = _callback(
+        admin_client, code="c", state=state, **{"accounts-server": "https://accounts.zoho.com"}
+    )
     assert response["Location"] == reverse("connectors:choose_organization", args=[connection.pk])
 
     page = admin_client.get(response["Location"])

@@ -38,7 +38,10 @@ def test_token_near_expiry_is_refreshed_and_the_rotated_refresh_token_saved(mock
     assert connection_access_token(connection) == "new-access-token-0002"
 
     sent = parse_qs(call.calls[0].request.body)
-    assert sent == {"grant_type": ["refresh_token"], "refresh_token": ["refresh-token-current-0001"]}
+    assert sent == {
+        "grant_type": ["refresh_token"],
+        "refresh_token": ["refresh-token-current-0001"],
+    }
     stored = Connection.objects.get(pk=connection.pk)
     assert stored.refresh_token == "rotated-refresh-token-0003"
     assert stored.access_token == "new-access-token-0002"
@@ -49,7 +52,9 @@ def test_token_near_expiry_is_refreshed_and_the_rotated_refresh_token_saved(mock
 @pytest.mark.parametrize("error", ["invalid_grant", "invalid_client"])
 def test_rejected_refresh_token_turns_the_connection_needs_reauth(mock_http, error):
     connection = connected(connection_create(), expires_in=timedelta(seconds=-5))
-    call = mock_http.post(QBO_TOKEN_URL, status=400, json={"error": error, "error_description": "Token invalid"})
+    call = mock_http.post(
+        QBO_TOKEN_URL, status=400, json={"error": error, "error_description": "Token invalid"}
+    )
 
     with pytest.raises(AuthError):
         connection_access_token(connection)
@@ -65,7 +70,9 @@ def test_rejected_refresh_token_turns_the_connection_needs_reauth(mock_http, err
 @pytest.mark.django_db
 @pytest.mark.parametrize("status", [200, 400])
 def test_zoho_throttle_answer_backs_off_instead_of_retrying(mock_http, status):
-    connection = connected(connection_create(Connection.System.ZOHO_CRM), expires_in=timedelta(seconds=-5))
+    connection = connected(
+        connection_create(Connection.System.ZOHO_CRM), expires_in=timedelta(seconds=-5)
+    )
     call = mock_http.post(ZOHO_TOKEN_URL, status=status, json=THROTTLED)
 
     with pytest.raises(TokenThrottled) as caught:
@@ -84,7 +91,9 @@ def test_zoho_throttle_answer_backs_off_instead_of_retrying(mock_http, status):
 def test_zoho_never_gets_more_than_ten_token_requests_in_ten_minutes(mock_http):
     recent = [(timezone.now() - timedelta(minutes=m)).isoformat() for m in range(10)]
     connection = connected(
-        connection_create(Connection.System.ZOHO_CRM), expires_in=timedelta(seconds=-5), token_refreshed_at=recent
+        connection_create(Connection.System.ZOHO_CRM),
+        expires_in=timedelta(seconds=-5),
+        token_refreshed_at=recent,
     )
     call = mock_http.post(ZOHO_TOKEN_URL, json={"access_token": "1000.x", "expires_in": 3600})
     with pytest.raises(TokenThrottled):
@@ -92,7 +101,9 @@ def test_zoho_never_gets_more_than_ten_token_requests_in_ten_minutes(mock_http):
     assert call.call_count == 0
 
     older = [(timezone.now() - timedelta(minutes=11 + m)).isoformat() for m in range(10)]
-    Connection.objects.filter(pk=connection.pk).update(token_refreshed_at=older, token_refresh_blocked_until=None)
+    Connection.objects.filter(pk=connection.pk).update(
+        token_refreshed_at=older, token_refresh_blocked_until=None
+    )
     connection.refresh_from_db()
     assert connection_access_token(connection) == "1000.x"
     assert call.call_count == 1
@@ -103,9 +114,18 @@ def test_zoho_never_gets_more_than_ten_token_requests_in_ten_minutes(mock_http):
 @pytest.mark.django_db
 def test_zoho_refresh_keeps_the_refresh_token_and_updates_the_api_domain(mock_http):
     connection = connected(
-        connection_create(Connection.System.ZOHO_CRM), expires_in=timedelta(seconds=-5), api_domain="https://www.zohoapis.com"
+        connection_create(Connection.System.ZOHO_CRM),
+        expires_in=timedelta(seconds=-5),
+        api_domain="https://www.zohoapis.com",
     )
-    mock_http.post(ZOHO_TOKEN_URL, json={"access_token": "1000.new", "api_domain": "https://www.zohoapis.com", "expires_in": 3600})
+    mock_http.post(
+        ZOHO_TOKEN_URL,
+        json={
+            "access_token": "1000.new",
+            "api_domain": "https://www.zohoapis.com",
+            "expires_in": 3600,
+        },
+    )
     connection_access_token(connection)
     stored = Connection.objects.get(pk=connection.pk)
     assert stored.refresh_token == "refresh-token-current-0001"

@@ -1,0 +1,82 @@
+"""Settings come from the environment; production refuses to start without its secrets."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.test import override_settings
+from django.urls import Resolver404, clear_url_caches, resolve
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _django_check(**env: str) -> subprocess.CompletedProcess:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DEBUG"}
+    }
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd="/",  # away from any development .env beside manage.py
+        env={
+            **clean,
+            "DJANGO_SETTINGS_MODULE": "mlconnector.settings",
+            "PYTHONPATH": str(ROOT),
+            "ENV_FILE": "/nonexistent/.env",  # never a developer's .env
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_production_refuses_to_start_without_its_secrets():
+    result = _django_check(DEBUG="false")
+    assert result.returncode != 0
+    assert "SECRET_KEY, FIELD_ENCRYPTION_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_production_refuses_a_field_key_equal_to_the_secret_key():
+    result = _django_check(
+        DEBUG="false",
+        SECRET_KEY="same-value-1234567890",
+        FIELD_ENCRYPTION_KEY="same-value-1234567890",
+    )
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEY must differ from SECRET_KEY" in result.stderr
+
+
+def test_production_starts_with_its_secrets():
+    result = _django_check(DEBUG="false", SECRET_KEY="k" * 50, FIELD_ENCRYPTION_KEY="f" * 50)
+    assert result.returncode == 0, result.stderr
+
+
+def _resolves(path: str, *, enabled: bool) -> bool:
+    import mlconnector.urls
+
+    with override_settings(SANDBOX_ENABLED=enabled):
+        clear_url_caches()
+        importlib.reload(mlconnector.urls)
+        try:
+            resolve(path, urlconf=mlconnector.urls)
+        except Resolver404:
+            return False
+        return True
+
+
+def test_sandbox_is_mounted_only_when_enabled():
+    import mlconnector.urls
+
+    try:
+        assert _resolves("/sandbox/qbo/connect/oauth2", enabled=True)
+        assert not _resolves("/sandbox/qbo/connect/oauth2", enabled=False)
+        assert _resolves("/admin/", enabled=False)
+    finally:
+        clear_url_caches()
+        importlib.reload(mlconnector.urls)
