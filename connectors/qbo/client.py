@@ -6,7 +6,10 @@ Reference: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/al
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -30,7 +33,47 @@ SANDBOX_URL = "https://sandbox-quickbooks.api.intuit.com"
 CALLS_PER_MINUTE = 450
 
 AUTH_CODES = {"3200", "3201", "120", "3100"}
+QUERY_PAGE_SIZE = 1000  # the most QBO returns per query page
+IDS_PER_QUERY = 200  # keeps `Id IN (...)` queries well inside URL and parser limits
+BATCH_SIZE = 30  # Intuit's recommended maximum items per batch call
+NAME_LISTS = {"Customer", "Vendor", "Item", "Employee", "Account", "Class", "Term"}
 _XML_CODE = re.compile(rb'code="(\d+)"')
+
+
+@dataclass(frozen=True)
+class QboRecord:
+    """One QuickBooks entity as the engine sees it."""
+
+    entity: str
+    id: str
+    sync_token: str
+    last_updated: datetime | None
+    active: bool
+    deleted: bool
+    data: dict[str, Any]
+
+    @classmethod
+    def parse(cls, entity: str, data: dict[str, Any]) -> QboRecord:
+        meta = data.get("MetaData") or {}
+        stamp = meta.get("LastUpdatedTime")
+        return cls(
+            entity=entity,
+            id=str(data.get("Id", "")),
+            sync_token=str(data.get("SyncToken", "")),
+            last_updated=datetime.fromisoformat(stamp) if stamp else None,
+            active=bool(data.get("Active", True)),
+            deleted=data.get("status") == "Deleted",
+            data=data,
+        )
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One item of a batch answer: the record written, or the Fault that stopped it."""
+
+    bid: str
+    record: QboRecord | None
+    error: ConnectorError | None
 
 
 @dataclass(frozen=True)
@@ -54,6 +97,16 @@ def _fault_from_json(body: Any) -> tuple[str, str, str] | None:
     message = str(first.get("Message") or first.get("message") or "QuickBooks reported an error")
     detail = str(first.get("Detail") or first.get("detail") or "")
     return code, message, detail
+
+
+def qbo_quote(value: str) -> str:
+    """A string literal for QBO's query language: backslash and quote escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def qbo_timestamp(moment: datetime) -> str:
+    """QBO reads a timestamp without an offset as Pacific time, so always send one."""
+    return moment.isoformat(timespec="seconds")
 
 
 def _fault_from_xml(content: bytes) -> tuple[str, str, str] | None:
@@ -116,6 +169,21 @@ def qbo_error(response: requests.Response) -> ConnectorError | None:
     return PermanentError(text, **kwargs)
 
 
+def _batch_result(answer: dict[str, Any], entities: dict[str, str]) -> BatchResult:
+    bid = str(answer.get("bId", ""))
+    entity = entities.get(bid, "")
+    fault = _fault_from_json(answer)
+    if fault is not None:
+        code, message, detail = fault
+        error_class = NotFound if code == "610" else PermanentError
+        text = f"{message}: {detail}" if detail else message
+        return BatchResult(
+            bid=bid, record=None, error=error_class(text, system="qbo", code=code, details=answer)
+        )
+    data = answer.get(entity)
+    return BatchResult(bid=bid, record=QboRecord.parse(entity, data) if data else None, error=None)
+
+
 class QboClient:
     """One QuickBooks company (realm) through one connection."""
 
@@ -137,6 +205,112 @@ class QboClient:
             "GET", self._url(path), params={**params, "minorversion": MINOR_VERSION}
         )
         return response.json()
+
+    def post(self, path: str, body: Any, *, request_id: str = "", **params: str) -> dict[str, Any]:
+        """Writes carry a `requestid`, so a retried write returns the first answer: safe to repeat."""
+        params = {
+            **params,
+            "minorversion": MINOR_VERSION,
+            "requestid": request_id or uuid.uuid4().hex,
+        }
+        response = self.api.request(
+            "POST", self._url(path), params=params, json=body, retry_safe=True
+        )
+        return response.json()
+
+    def query(self, statement: str) -> dict[str, Any]:
+        """Reference: https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries"""
+        return self.get("query", query=statement).get("QueryResponse", {})
+
+    def query_pages(
+        self,
+        entity: str,
+        *,
+        where: Iterable[str] = (),
+        include_inactive: bool = True,
+        page_size: int = QUERY_PAGE_SIZE,
+    ) -> Iterator[list[QboRecord]]:
+        """Every matching record, a page (up to 1000) at a time, in a stable order."""
+        conditions = list(where)
+        if include_inactive and entity in NAME_LISTS:
+            conditions.append("Active IN (true, false)")
+        clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        start = 1
+        while True:
+            # QBO's own query language, not SQL; every value in `where` went through qbo_quote.
+            statement = f"SELECT * FROM {entity}{clause} ORDERBY Id STARTPOSITION {start} MAXRESULTS {page_size}"  # noqa: S608
+            rows = self.query(statement).get(entity, [])
+            if rows:
+                yield [QboRecord.parse(entity, row) for row in rows]
+            if len(rows) < page_size:
+                return
+            start += page_size
+
+    def read_many(self, entity: str, ids: Iterable[str]) -> list[QboRecord]:
+        """Records by id, in `Id IN (...)` queries: never a GET per record."""
+        wanted = sorted({str(i) for i in ids}, key=lambda i: (len(i), i))
+        records: list[QboRecord] = []
+        for chunk_start in range(0, len(wanted), IDS_PER_QUERY):
+            chunk = wanted[chunk_start : chunk_start + IDS_PER_QUERY]
+            where = [f"Id IN ({', '.join(qbo_quote(i) for i in chunk)})"]
+            for page in self.query_pages(entity, where=where):
+                records.extend(page)
+        return records
+
+    def read(self, entity: str, record_id: str) -> QboRecord:
+        return QboRecord.parse(entity, self.get(f"{entity.lower()}/{record_id}")[entity])
+
+    def cdc(self, entities: Iterable[str], changed_since: datetime) -> list[QboRecord]:
+        """Changes (deletions included) since a moment at most 30 days back.
+
+        Reference: https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/change-data-capture
+        """
+        body = self.get(
+            "cdc", entities=",".join(entities), changedSince=qbo_timestamp(changed_since)
+        )
+        records: list[QboRecord] = []
+        for block in body.get("CDCResponse", []):
+            for response in block.get("QueryResponse", []):
+                for entity, rows in response.items():
+                    if isinstance(rows, list):
+                        records.extend(QboRecord.parse(entity, row) for row in rows)
+        return records
+
+    def create(self, entity: str, data: dict[str, Any], *, request_id: str = "") -> QboRecord:
+        return QboRecord.parse(
+            entity, self.post(entity.lower(), data, request_id=request_id)[entity]
+        )
+
+    def update(self, entity: str, data: dict[str, Any], *, request_id: str = "") -> QboRecord:
+        """A sparse update: only the fields given change. `data` carries Id and SyncToken."""
+        body = {**data, "sparse": True}
+        return QboRecord.parse(
+            entity, self.post(entity.lower(), body, request_id=request_id)[entity]
+        )
+
+    def batch(
+        self, operations: list[tuple[str, str, dict[str, Any]]], *, request_id: str = ""
+    ) -> list[BatchResult]:
+        """(operation, entity, data) triples, 30 a call; a result per item, Faults included.
+
+        Reference: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/batch
+        """
+        results: list[BatchResult] = []
+        for start in range(0, len(operations), BATCH_SIZE):
+            items = [
+                {"bId": f"b{start + n}", "operation": op, entity: data}
+                for n, (op, entity, data) in enumerate(operations[start : start + BATCH_SIZE])
+            ]
+            entities = {
+                item["bId"]: entity
+                for item, (_, entity, _) in zip(items, operations[start:], strict=False)
+            }
+            chunk_id = f"{request_id}-{start}" if request_id else ""
+            body = self.post("batch", {"BatchItemRequest": items}, request_id=chunk_id)
+            results.extend(
+                _batch_result(answer, entities) for answer in body.get("BatchItemResponse", [])
+            )
+        return results
 
     def company_info(self) -> CompanyInfo:
         """Reference: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/companyinfo"""

@@ -5,7 +5,9 @@ Reference: https://www.zoho.com/crm/developer/docs/api/v8/
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -16,6 +18,70 @@ from connectors.models import Connection
 from connectors.oauth import ZOHO_API_DOMAINS
 
 AUTH_CODES = {"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "OAUTH_SCOPE_MISMATCH", "NO_PERMISSION"}
+PAGE_SIZE = 200  # the most a GET returns
+WRITE_CHUNK = 100  # the most records one insert/update/upsert takes
+IDS_PER_GET = 100
+MAX_FIELDS = 50  # `fields` takes at most 50 API names
+
+
+@dataclass(frozen=True)
+class FieldMeta:
+    """One field of a CRM module, from `/settings/fields`."""
+
+    api_name: str
+    data_type: str
+    length: int | None
+    mandatory: bool
+    label: str
+    picklist: tuple[str, ...] = ()
+    lookup_module: str = ""
+    read_only: bool = False
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> FieldMeta:
+        lookup = raw.get("lookup") or {}
+        module = lookup.get("module") or {}
+        return cls(
+            api_name=str(raw.get("api_name", "")),
+            data_type=str(raw.get("data_type", "")),
+            length=int(raw["length"]) if raw.get("length") not in (None, "") else None,
+            mandatory=bool(raw.get("system_mandatory")),
+            label=str(
+                raw.get("field_label") or raw.get("display_label") or raw.get("api_name", "")
+            ),
+            picklist=tuple(
+                str(v.get("actual_value", v.get("display_value", "")))
+                for v in raw.get("pick_list_values") or []
+            ),
+            lookup_module=str(module.get("api_name", "") if isinstance(module, dict) else module),
+            read_only=bool(raw.get("read_only")),
+        )
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """The outcome of one record in a write: Zoho answers 2xx even when some records fail."""
+
+    ok: bool
+    code: str
+    message: str
+    id: str = ""
+    action: str = ""
+    api_name: str = ""
+    details: dict[str, Any] | None = None
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> RecordResult:
+        details = raw.get("details") if isinstance(raw.get("details"), dict) else {}
+        return cls(
+            ok=raw.get("status") == "success",
+            code=str(raw.get("code", "")),
+            message=str(raw.get("message", "")),
+            id=str(details.get("id", "")) if raw.get("status") == "success" else "",
+            action=str(raw.get("action") or ""),
+            api_name=str(details.get("api_name", "")),
+            details=details,
+        )
 
 
 @dataclass(frozen=True)
@@ -64,9 +130,175 @@ class ZohoCrmClient:
         self.base_url = zoho_api_base(connection) + "/crm/v8"
         self.api = ApiSession(connection, parse_error=crm_error, auth_scheme="Zoho-oauthtoken")
 
-    def get(self, path: str, **params: Any) -> dict[str, Any]:
-        response = self.api.request("GET", f"{self.base_url}/{path}", params=params)
-        return response.json() if response.content else {}
+    def get(
+        self, path: str, *, headers: dict[str, str] | None = None, **params: Any
+    ) -> dict[str, Any]:
+        """A GET; 204 (no records) and 304 (nothing modified) come back as `{}`."""
+        response = self.api.request(
+            "GET", f"{self.base_url}/{path}", params=params, headers=headers or {}
+        )
+        return (
+            response.json() if response.content and response.status_code not in (204, 304) else {}
+        )
+
+    def fields(self, module: str) -> list[FieldMeta]:
+        """Reference: https://www.zoho.com/crm/developer/docs/api/v8/field-meta.html"""
+        return [
+            FieldMeta.parse(raw)
+            for raw in self.get("settings/fields", module=module).get("fields", [])
+        ]
+
+    def modules(self) -> list[str]:
+        """API names of the modules this org's edition and this user can use through the API."""
+        body = self.get("settings/modules")
+        return [m["api_name"] for m in body.get("modules", []) if m.get("api_supported", True)]
+
+    def record_pages(
+        self, module: str, fields: list[str], *, modified_since: datetime | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every record, 200 a page; pages past the first follow `page_token`, which Zoho requires
+        beyond 2000 records. With `modified_since`, only records changed after it (304: none).
+
+        Reference: https://www.zoho.com/crm/developer/docs/api/v8/get-records.html
+        """
+        params: dict[str, Any] = {"fields": ",".join(fields[:MAX_FIELDS]), "per_page": PAGE_SIZE}
+        headers = (
+            {"If-Modified-Since": modified_since.isoformat(timespec="seconds")}
+            if modified_since
+            else {}
+        )
+        page = 1
+        while True:
+            body = self.get(module, headers=headers, **params)
+            if body.get("data"):
+                yield body["data"]
+            info = body.get("info") or {}
+            if not info.get("more_records"):
+                return
+            if info.get("next_page_token"):
+                params = {**params, "page_token": info["next_page_token"]}
+                params.pop("page", None)
+            else:
+                page += 1
+                params = {**params, "page": page}
+
+    def records_by_ids(
+        self, module: str, ids: list[str], fields: list[str]
+    ) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(ids), IDS_PER_GET):
+            chunk = ids[start : start + IDS_PER_GET]
+            found.extend(
+                self.get(module, ids=",".join(chunk), fields=",".join(fields[:MAX_FIELDS])).get(
+                    "data", []
+                )
+            )
+        return found
+
+    def search(self, module: str, **criteria: str) -> list[dict[str, Any]]:
+        """`email=`, `phone=`, `word=` or `criteria="((Field:equals:value))"`.
+
+        Reference: https://www.zoho.com/crm/developer/docs/api/v8/search-records.html
+        """
+        return self.get(f"{module}/search", **criteria).get("data", [])
+
+    def _write(
+        self,
+        method: str,
+        path: str,
+        records: list[dict[str, Any]],
+        *,
+        retry_safe: bool,
+        **extra: Any,
+    ) -> list[RecordResult]:
+        results: list[RecordResult] = []
+        for start in range(0, len(records), WRITE_CHUNK):
+            body = {"data": records[start : start + WRITE_CHUNK], **extra}
+            results.extend(
+                RecordResult.parse(raw) for raw in self._write_chunk(method, path, body, retry_safe)
+            )
+        return results
+
+    def _write_chunk(
+        self, method: str, path: str, body: dict[str, Any], retry_safe: bool
+    ) -> list[dict[str, Any]]:
+        try:
+            response = self.api.request(
+                method, f"{self.base_url}/{path}", json=body, retry_safe=retry_safe
+            )
+        except PermanentError as exc:
+            # When every record fails Zoho answers 400, still with a result per record.
+            if isinstance(exc.details, dict) and isinstance(exc.details.get("data"), list):
+                return exc.details["data"]
+            raise
+        return response.json().get("data", [])
+
+    def upsert(
+        self,
+        module: str,
+        records: list[dict[str, Any]],
+        *,
+        duplicate_check_fields: list[str],
+        trigger: list[str] | None = None,
+    ) -> list[RecordResult]:
+        """Insert or update by the duplicate-check fields, 100 a call; a result per record.
+
+        Safe to repeat: a retried upsert finds the records its first attempt wrote.
+        Reference: https://www.zoho.com/crm/developer/docs/api/v8/upsert-records.html
+        """
+        return self._write(
+            "POST",
+            f"{module}/upsert",
+            records,
+            retry_safe=True,
+            duplicate_check_fields=duplicate_check_fields,
+            trigger=trigger or [],
+        )
+
+    def insert(
+        self, module: str, records: list[dict[str, Any]], *, trigger: list[str] | None = None
+    ) -> list[RecordResult]:
+        return self._write("POST", module, records, retry_safe=False, trigger=trigger or [])
+
+    def update(
+        self, module: str, records: list[dict[str, Any]], *, trigger: list[str] | None = None
+    ) -> list[RecordResult]:
+        """Each record carries its `id`; updating twice to the same values is harmless."""
+        return self._write("PUT", module, records, retry_safe=True, trigger=trigger or [])
+
+    def watch(self, method: str, channel: dict[str, Any]) -> dict[str, Any]:
+        """Enable (POST), renew (PATCH) or replace (PUT) a notification channel.
+
+        Zoho answers an expired channel's renewal with NOT_SUBSCRIBED inside the `watch` list;
+        that comes back as a PermanentError with that code, for the caller to POST again.
+        Reference: https://www.zoho.com/crm/developer/docs/api/v8/notifications/enable.html
+        """
+        try:
+            response = self.api.request(
+                method, f"{self.base_url}/actions/watch", json={"watch": [channel]}
+            )
+            body = response.json()
+        except PermanentError as exc:
+            body = exc.details if isinstance(exc.details, dict) else {}
+            if not body.get("watch"):
+                raise
+        answer = (body.get("watch") or [{}])[0]
+        if answer.get("status") != "success":
+            raise PermanentError(
+                str(answer.get("message") or "Zoho refused the notification channel"),
+                system="zoho_crm",
+                code=str(answer.get("code", "")),
+                details=answer,
+            )
+        return answer.get("details") or {}
+
+    def watch_delete(self, channel_ids: list[str]) -> None:
+        self.api.request(
+            "DELETE",
+            f"{self.base_url}/actions/watch",
+            params={"channel_ids": ",".join(channel_ids)},
+            retry_safe=True,
+        )
 
     def organization(self) -> CrmOrganization:
         """Reference: https://www.zoho.com/crm/developer/docs/api/v8/get-org-data.html"""
