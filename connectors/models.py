@@ -126,3 +126,53 @@ class OAuthState(models.Model):
 
     def __str__(self) -> str:
         return f"OAuth state for {self.connection_id}"
+
+
+class WebhookChannel(models.Model):
+    """A subscription a vendor delivers changes through: a Zoho CRM notification channel (which
+    expires and must be renewed) or a Zoho Books webhook registration."""
+
+    class Kind(models.TextChoices):
+        ZOHO_CRM_NOTIFICATIONS = "zoho_crm_notifications", "Zoho CRM notification channel"
+        ZOHO_BOOKS_WEBHOOK = "zoho_books_webhook", "Zoho Books webhook"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        EXPIRED = "expired", "Expired"
+        FAILED = "failed", "Failed"
+        DISABLED = "disabled", "Disabled"
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="webhook_channels"
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    channel_id = models.CharField(
+        max_length=64, help_text="Our id for the channel, echoed by Zoho."
+    )
+    token = encrypt(
+        models.CharField(
+            max_length=64, blank=True, default="", help_text="Echoed in each callback; checked."
+        )
+    )
+    events = models.JSONField(default=list, help_text='e.g. ["Accounts.all", "Contacts.all"]')
+    notify_url = models.URLField(max_length=500)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_renewed_at = models.DateTimeField(null=True, blank=True)
+    last_delivery_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["connection", "channel_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "channel_id"], name="unique_channel_per_connection"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.channel_id}"
+
+    def expires_soon(self, within: timedelta = timedelta(days=2)) -> bool:
+        return self.expires_at is None or self.expires_at <= timezone.now() + within

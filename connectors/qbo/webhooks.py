@@ -1,5 +1,7 @@
-"""Verification of QuickBooks Online webhook deliveries.
+"""QuickBooks Online webhook deliveries: verification and parsing.
 
+Intuit sends either the legacy `eventNotifications` body or, since 2025, an array of
+CloudEvents; one delivery can name several companies. Both carry ids only.
 Reference: https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks
 """
 
@@ -8,6 +10,38 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+
+OPERATIONS = {
+    "create": "create",
+    "created": "create",
+    "update": "update",
+    "updated": "update",
+    "delete": "delete",
+    "deleted": "delete",
+    "merge": "merge",
+    "merged": "merge",
+    "void": "void",
+    "voided": "void",
+    "emailed": "update",
+}
+
+
+class MalformedDelivery(ValueError):
+    """The body is not a QBO webhook delivery we understand."""
+
+
+@dataclass(frozen=True)
+class QboWebhookEvent:
+    realm_id: str
+    entity: str
+    entity_id: str
+    operation: str
+    occurred_at: str
+    event_id: str = ""
+    merged_away_id: str = ""
 
 
 def signature_valid(body: bytes, signature: str, verifier_token: str) -> bool:
@@ -16,3 +50,91 @@ def signature_valid(body: bytes, signature: str, verifier_token: str) -> bool:
         return False
     digest = hmac.new(verifier_token.encode(), body, hashlib.sha256).digest()
     return hmac.compare_digest(base64.b64encode(digest).decode(), signature.strip())
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise MalformedDelivery(f"expected text, got {type(value).__name__}")
+    return str(value)
+
+
+def _legacy(body: dict[str, Any]) -> list[QboWebhookEvent]:
+    events: list[QboWebhookEvent] = []
+    notifications = body.get("eventNotifications")
+    if not isinstance(notifications, list):
+        raise MalformedDelivery("eventNotifications is not a list")
+    for notification in notifications:
+        entities = ((notification or {}).get("dataChangeEvent") or {}).get("entities")
+        if not isinstance(entities, list):
+            raise MalformedDelivery("dataChangeEvent.entities is not a list")
+        realm_id = _text(notification.get("realmId"))
+        for entity in entities:
+            operation = _text(entity.get("operation", "")).lower()
+            events.append(
+                QboWebhookEvent(
+                    realm_id=realm_id,
+                    entity=_text(entity.get("name")),
+                    entity_id=_text(entity.get("id")),
+                    operation=OPERATIONS.get(operation, "unknown"),
+                    occurred_at=str(entity.get("lastUpdated", "")),
+                    merged_away_id=str(entity.get("deletedId", "") or ""),
+                )
+            )
+    return events
+
+
+def _cloudevents(body: list[Any]) -> list[QboWebhookEvent]:
+    events: list[QboWebhookEvent] = []
+    for event in body:
+        if not isinstance(event, dict):
+            raise MalformedDelivery("a CloudEvent is not an object")
+        kind = _text(event.get("type", "")).split(".")  # qbo.customer.created.v1
+        if len(kind) < 3 or kind[0] != "qbo":
+            raise MalformedDelivery(f"unexpected CloudEvent type {event.get('type')!r}")
+        events.append(
+            QboWebhookEvent(
+                realm_id=_text(event.get("intuitaccountid")),
+                entity=_entity_name(kind[1]),
+                entity_id=_text(event.get("intuitentityid")),
+                operation=OPERATIONS.get(kind[2], "unknown"),
+                occurred_at=str(event.get("time", "")),
+                event_id=str(event.get("id", "")),
+            )
+        )
+    return events
+
+
+_ENTITY_NAMES = {
+    "customer": "Customer",
+    "vendor": "Vendor",
+    "item": "Item",
+    "invoice": "Invoice",
+    "bill": "Bill",
+    "estimate": "Estimate",
+    "purchaseorder": "PurchaseOrder",
+    "payment": "Payment",
+    "creditmemo": "CreditMemo",
+    "salesreceipt": "SalesReceipt",
+    "account": "Account",
+    "employee": "Employee",
+}
+
+
+def _entity_name(lowered: str) -> str:
+    return _ENTITY_NAMES.get(lowered, lowered[:1].upper() + lowered[1:])
+
+
+def events_parse(body: bytes) -> list[QboWebhookEvent]:
+    """The events in a delivery, in either format; `MalformedDelivery` for anything else."""
+    try:
+        decoded = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedDelivery("the body is not JSON") from exc
+    try:
+        if isinstance(decoded, list):
+            return _cloudevents(decoded)
+        if isinstance(decoded, dict):
+            return _legacy(decoded)
+    except (AttributeError, TypeError) as exc:
+        raise MalformedDelivery(f"unexpected structure: {exc}") from exc
+    raise MalformedDelivery("the body is neither an object nor an array")

@@ -1,0 +1,155 @@
+"""QuickBooks Online records in the engine's terms.
+
+Reads prefer CDC (one call for many changes, deletions included) and fall back to query pages of
+1000; writes go in batches of 30 with a `requestid`, as sparse updates with the current SyncToken.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from connectors.adapter import Record, WriteItem, WriteOutcome
+from connectors.models import Connection
+from connectors.qbo.client import QboClient, QboRecord, qbo_quote, qbo_timestamp
+from syncs.mapping import FieldSpec, TargetSchema
+
+CDC_LOOKBACK = timedelta(days=29)  # Intuit's limit is 30 days; keep a day of margin
+CDC_MAX_OBJECTS = 1000
+
+# QBO publishes no field metadata API: these are its documented types and lengths.
+_SCHEMAS: dict[str, dict[str, FieldSpec]] = {
+    "Customer": {
+        spec.api_name: spec
+        for spec in (
+            FieldSpec("DisplayName", "text", 500, mandatory=True),
+            FieldSpec("CompanyName", "text", 100),
+            FieldSpec("Title", "text", 16),
+            FieldSpec("GivenName", "text", 100),
+            FieldSpec("MiddleName", "text", 100),
+            FieldSpec("FamilyName", "text", 100),
+            FieldSpec("Suffix", "text", 16),
+            FieldSpec("PrimaryEmailAddr.Address", "email", 100),
+            FieldSpec("PrimaryPhone.FreeFormNumber", "phone", 30),
+            FieldSpec("Mobile.FreeFormNumber", "phone", 30),
+            FieldSpec("Fax.FreeFormNumber", "phone", 30),
+            FieldSpec("WebAddr.URI", "website", 1000),
+            FieldSpec("BillAddr.Line1", "text", 500),
+            FieldSpec("BillAddr.City", "text", 255),
+            FieldSpec("BillAddr.CountrySubDivisionCode", "text", 255),
+            FieldSpec("BillAddr.PostalCode", "text", 30),
+            FieldSpec("BillAddr.Country", "text", 255),
+            FieldSpec("ShipAddr.Line1", "text", 500),
+            FieldSpec("ShipAddr.City", "text", 255),
+            FieldSpec("ShipAddr.CountrySubDivisionCode", "text", 255),
+            FieldSpec("ShipAddr.PostalCode", "text", 30),
+            FieldSpec("ShipAddr.Country", "text", 255),
+            FieldSpec("Notes", "textarea", 2000),
+            FieldSpec("Active", "boolean"),
+        )
+    },
+}
+_SCHEMAS["Vendor"] = {
+    name: spec
+    for name, spec in _SCHEMAS["Customer"].items()
+    if not name.startswith("ShipAddr") and name != "Notes"
+}
+_SCHEMAS["Item"] = {
+    spec.api_name: spec
+    for spec in (
+        FieldSpec("Name", "text", 100, mandatory=True),
+        FieldSpec("Sku", "text", 100),
+        FieldSpec("Description", "textarea", 4000),
+        FieldSpec("UnitPrice", "currency"),
+        FieldSpec("Active", "boolean"),
+    )
+}
+
+
+def _record(raw: QboRecord) -> Record:
+    data = raw.data
+    name = str(data.get("DisplayName") or data.get("Name") or data.get("DocNumber") or raw.id)
+    return Record(
+        id=raw.id,
+        version=raw.sync_token,
+        modified_at=raw.last_updated,
+        deleted=raw.deleted,
+        data=data,
+        name=name,
+        active=raw.active,
+    )
+
+
+class QboAdapter:
+    system = Connection.System.QBO
+
+    def __init__(self, connection: Connection) -> None:
+        self.client = QboClient(connection)
+
+    def changed(self, entity: str, *, since: datetime | None) -> Iterator[list[Record]]:
+        if since is not None and since > timezone.now() - CDC_LOOKBACK:
+            changes = self.client.cdc([entity], since)
+            if len(changes) < CDC_MAX_OBJECTS:
+                if changes:
+                    yield [_record(r) for r in changes]
+                return
+        where = [f"Metadata.LastUpdatedTime >= {qbo_quote(qbo_timestamp(since))}"] if since else []
+        for page in self.client.query_pages(entity, where=where):
+            yield [_record(r) for r in page]
+
+    def fetch(self, entity: str, ids: Sequence[str]) -> list[Record]:
+        return [_record(r) for r in self.client.read_many(entity, ids)]
+
+    def find(self, entity: str, *, field_name: str, value: str) -> list[Record]:
+        where = [f"{field_name} = {qbo_quote(value)}"]
+        return [_record(r) for page in self.client.query_pages(entity, where=where) for r in page]
+
+    def write(self, entity: str, items: Sequence[WriteItem]) -> list[WriteOutcome]:
+        operations = []
+        for item in items:
+            if item.target_id:
+                body = {
+                    **item.payload,
+                    "Id": item.target_id,
+                    "SyncToken": item.target_version,
+                    "sparse": True,
+                }
+                operations.append(("update", entity, body))
+            else:
+                operations.append(("create", entity, dict(item.payload)))
+        results = self.client.batch(operations, request_id=uuid.uuid4().hex[:24])
+        outcomes = []
+        for item, result in zip(items, results, strict=True):
+            if result.error is not None or result.record is None:
+                outcomes.append(WriteOutcome(key=item.key, ok=False, error=result.error))
+                continue
+            outcomes.append(
+                WriteOutcome(
+                    key=item.key,
+                    ok=True,
+                    target_id=result.record.id,
+                    version=result.record.sync_token,
+                    action="update" if item.target_id else "create",
+                    data=result.record.data,
+                )
+            )
+        return outcomes
+
+    def deactivate(self, entity: str, record_id: str) -> WriteOutcome:
+        current = self.client.read(entity, record_id)
+        item = WriteItem(
+            key=record_id,
+            payload={"Active": False},
+            target_id=record_id,
+            target_version=current.sync_token,
+        )
+        return self.write(entity, [item])[0]
+
+    def schema(self, entity: str) -> TargetSchema:
+        return TargetSchema(label=f"QuickBooks {entity}", fields=_SCHEMAS.get(entity, {}))
+
+    def ping(self) -> str:
+        return self.client.ping()

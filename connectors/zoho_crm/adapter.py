@@ -1,0 +1,148 @@
+"""Zoho CRM records in the engine's terms.
+
+Writes are upserts keyed on the field that holds the other system's id, 100 a call, so a write
+repeated after a crash finds the record its first attempt made instead of creating another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from connectors.adapter import Record, WriteItem, WriteOutcome
+from connectors.exceptions import PermanentError
+from connectors.models import Connection
+from connectors.zoho_crm.client import FieldMeta, RecordResult, ZohoCrmClient
+from syncs.mapping import FieldSpec, TargetSchema
+
+NAME_FIELDS = (
+    "Account_Name",
+    "Vendor_Name",
+    "Product_Name",
+    "Deal_Name",
+    "Subject",
+    "Full_Name",
+    "Last_Name",
+)
+
+
+def _modified(data: dict[str, Any]) -> datetime | None:
+    stamp = data.get("Modified_Time")
+    return datetime.fromisoformat(stamp) if isinstance(stamp, str) and stamp else None
+
+
+def _record(data: dict[str, Any]) -> Record:
+    name = next((str(data[f]) for f in NAME_FIELDS if data.get(f)), str(data.get("id", "")))
+    return Record(
+        id=str(data.get("id", "")),
+        version=str(data.get("Modified_Time", "")),
+        modified_at=_modified(data),
+        deleted=False,
+        data=data,
+        name=name,
+    )
+
+
+def _spec(meta: FieldMeta) -> FieldSpec:
+    return FieldSpec(
+        api_name=meta.api_name,
+        data_type=meta.data_type,
+        length=meta.length,
+        mandatory=meta.mandatory,
+        picklist_values=meta.picklist,
+        read_only=meta.read_only,
+    )
+
+
+def _outcome(item: WriteItem, result: RecordResult) -> WriteOutcome:
+    if result.ok:
+        return WriteOutcome(
+            key=item.key,
+            ok=True,
+            target_id=result.id,
+            version=str((result.details or {}).get("Modified_Time", "")),
+            action=result.action or ("update" if item.target_id else "create"),
+        )
+    error = PermanentError(
+        result.message, system="zoho_crm", code=result.code, details=result.details
+    )
+    return WriteOutcome(key=item.key, ok=False, error=error)
+
+
+class ZohoCrmAdapter:
+    system = Connection.System.ZOHO_CRM
+
+    def __init__(self, connection: Connection) -> None:
+        self.client = ZohoCrmClient(connection)
+        self._schemas: dict[str, TargetSchema] = {}
+
+    def schema(self, entity: str) -> TargetSchema:
+        if entity not in self._schemas:
+            fields = {meta.api_name: _spec(meta) for meta in self.client.fields(entity)}
+            self._schemas[entity] = TargetSchema(label=f"Zoho CRM {entity}", fields=fields)
+        return self._schemas[entity]
+
+    def _field_names(self, entity: str) -> list[str]:
+        names = [
+            name for name, spec in self.schema(entity).fields.items() if spec.data_type != "subform"
+        ]
+        preferred = [n for n in ("Modified_Time", *NAME_FIELDS) if n in names]
+        return list(dict.fromkeys([*preferred, *names]))
+
+    def changed(self, entity: str, *, since: datetime | None) -> Iterator[list[Record]]:
+        for page in self.client.record_pages(
+            entity, self._field_names(entity), modified_since=since
+        ):
+            yield [_record(data) for data in page]
+
+    def fetch(self, entity: str, ids: Sequence[str]) -> list[Record]:
+        return [
+            _record(d)
+            for d in self.client.records_by_ids(entity, list(ids), self._field_names(entity))
+        ]
+
+    def find(self, entity: str, *, field_name: str, value: str) -> list[Record]:
+        if field_name == "Email":
+            found = self.client.search(entity, email=value)
+        elif field_name == "Phone":
+            found = self.client.search(entity, phone=value)
+        else:
+            escaped = (
+                value.replace("\\", "\\\\")
+                .replace("(", "\\(")
+                .replace(")", "\\)")
+                .replace(",", "\\,")
+            )
+            found = self.client.search(entity, criteria=f"({field_name}:equals:{escaped})")
+        return [
+            _record(d) for d in found if str(d.get(field_name, "")).casefold() == value.casefold()
+        ]
+
+    def write(self, entity: str, items: Sequence[WriteItem]) -> list[WriteOutcome]:
+        """Known records are updated by id; new ones upserted on their `match` field."""
+        outcomes: dict[str, WriteOutcome] = {}
+        updates = [i for i in items if i.target_id]
+        if updates:
+            records = [{**i.payload, "id": i.target_id} for i in updates]
+            for item, result in zip(updates, self.client.update(entity, records), strict=True):
+                outcomes[item.key] = _outcome(item, result)
+        creates = [i for i in items if not i.target_id]
+        by_key_field: dict[tuple[str, ...], list[WriteItem]] = {}
+        for item in creates:
+            by_key_field.setdefault(tuple(sorted(item.match)), []).append(item)
+        for fields, group in by_key_field.items():
+            records = [{**i.payload, **i.match} for i in group]
+            results = self.client.upsert(entity, records, duplicate_check_fields=list(fields))
+            for item, result in zip(group, results, strict=True):
+                outcomes[item.key] = _outcome(item, result)
+        return [outcomes[i.key] for i in items]
+
+    def deactivate(self, entity: str, record_id: str) -> WriteOutcome:
+        raise PermanentError(
+            "Zoho CRM records are marked inactive through a mapped field, not deleted.",
+            system="zoho_crm",
+        )
+
+    def ping(self) -> str:
+        return self.client.ping()

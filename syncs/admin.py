@@ -1,0 +1,402 @@
+"""The sync engine's face: flows and their mappings, the errors to triage, and read-only
+history (runs, audit trail, inbox). Actions call one service and say what happened."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from connectors.models import Connection
+from syncs.models import (
+    OPEN_STATUSES,
+    TRANSIENT_CATEGORIES,
+    AuditEntry,
+    ChangeEvent,
+    ErrorCategory,
+    FieldMapping,
+    RecordLink,
+    SyncError,
+    SyncFlow,
+    SyncRun,
+)
+from syncs.services import flow_pause, flow_resume, sync_errors_ignore
+
+GREEN, AMBER, RED, BLUE, GREY, PURPLE = (
+    "#2e7d32",
+    "#b26a00",
+    "#c62828",
+    "#1565c0",
+    "#616161",
+    "#6a1b9a",
+)
+
+FLOW_STATE_COLOURS = {"active": GREEN, "paused": AMBER, "disabled": GREY}
+ERROR_STATUS_COLOURS = {"open": RED, "retrying": AMBER, "resolved": GREEN, "ignored": GREY}
+RUN_STATUS_COLOURS = {"running": BLUE, "succeeded": GREEN, "partial": AMBER, "failed": RED}
+EVENT_STATUS_COLOURS = {
+    "pending": BLUE,
+    "processing": AMBER,
+    "done": GREEN,
+    "failed": RED,
+    "skipped": GREY,
+}
+
+
+def badge(label: str, colour: str) -> SafeString:
+    return format_html(
+        '<span style="background:{};color:#fff;padding:1px 8px;border-radius:9px;'
+        'white-space:nowrap">{}</span>',
+        colour,
+        label,
+    )
+
+
+def category_colour(category: str) -> str:
+    """Red: someone must act on the connection; amber: clears by itself; grey: waiting on
+    the flow; purple: the record's data needs fixing."""
+    if category in (ErrorCategory.AUTH, ErrorCategory.MODULE_UNAVAILABLE):
+        return RED
+    if category in TRANSIENT_CATEGORIES:
+        return AMBER
+    if category in (ErrorCategory.PAUSED, ErrorCategory.UNKNOWN):
+        return GREY
+    return PURPLE
+
+
+def pretty_json(value: Any) -> SafeString:
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    return format_html('<pre style="margin:0;white-space:pre-wrap">{}</pre>', text)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History written by the engine: looked at, never edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class FieldMappingInline(admin.TabularInline):
+    model = FieldMapping
+    extra = 0
+    fields = (
+        "position",
+        "source_path",
+        "target_field",
+        "transform",
+        "transform_options",
+        "required",
+        "direction",
+    )
+    ordering = ("position", "pk")
+
+
+@admin.register(SyncFlow)
+class SyncFlowAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "state_badge",
+        "source_side",
+        "target_side",
+        "direction",
+        "last_run",
+        "open_errors",
+        "history_progress",
+    )
+    list_filter = ("state", "direction", "source__system", "target__system")
+    search_fields = ("name", "source__name", "target__name", "source_entity", "target_entity")
+    list_select_related = ("source", "target")
+    inlines = (FieldMappingInline,)
+    actions = ("pause_selected", "resume_selected")
+    readonly_fields = (
+        "state",
+        "paused_at",
+        "cursor",
+        "history_state",
+        "history_since",
+        "history_cursor",
+        "history_done",
+        "history_total",
+        "history_started_at",
+        "history_finished_at",
+        "history_error",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("name", ("source", "source_entity"), ("target", "target_entity"))}),
+        ("Behaviour", {"fields": ("direction", "system_of_truth", "match_keys", "options")}),
+        ("State", {"fields": ("state", "paused_at", "cursor", "created_at", "updated_at")}),
+        (
+            "Historical sync",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "history_state",
+                    "history_since",
+                    ("history_done", "history_total"),
+                    "history_cursor",
+                    ("history_started_at", "history_finished_at"),
+                    "history_error",
+                ),
+            },
+        ),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SyncFlow]:
+        # Subqueries rather than joins: counting errors over a join with runs would multiply.
+        runs = SyncRun.objects.filter(flow=OuterRef("pk")).order_by("-started_at", "-pk")
+        open_errors = (
+            SyncError.objects.filter(flow=OuterRef("pk"), status__in=OPEN_STATUSES)
+            .order_by()
+            .values("flow")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                last_run_at=Subquery(runs.values("started_at")[:1]),
+                last_run_status=Subquery(runs.values("status")[:1]),
+                open_error_count=Coalesce(Subquery(open_errors), 0, output_field=IntegerField()),
+            )
+        )
+
+    @admin.display(description="State", ordering="state")
+    def state_badge(self, flow: SyncFlow) -> SafeString:
+        return badge(flow.get_state_display(), FLOW_STATE_COLOURS.get(flow.state, GREY))
+
+    @admin.display(description="Source", ordering="source__name")
+    def source_side(self, flow: SyncFlow) -> str:
+        return f"{flow.source_entity} · {flow.source}"
+
+    @admin.display(description="Target", ordering="target__name")
+    def target_side(self, flow: SyncFlow) -> str:
+        return f"{flow.target_entity} · {flow.target}"
+
+    @admin.display(description="Last run", ordering="last_run_at")
+    def last_run(self, flow: SyncFlow) -> SafeString | str:
+        if not flow.last_run_at:
+            return "never"
+        status = SyncRun.Status(flow.last_run_status)
+        when = timezone.localtime(flow.last_run_at).strftime("%Y-%m-%d %H:%M")
+        return format_html("{} {}", badge(status.label, RUN_STATUS_COLOURS[status]), when)
+
+    @admin.display(description="Open errors", ordering="open_error_count")
+    def open_errors(self, flow: SyncFlow) -> SafeString | int:
+        if not flow.open_error_count:
+            return 0
+        url = reverse("admin:syncs_syncerror_changelist")
+        query = f"?flow__id__exact={flow.pk}&status__in=open,retrying"
+        return format_html('<a href="{}{}">{}</a>', url, query, flow.open_error_count)
+
+    @admin.display(description="Historical sync")
+    def history_progress(self, flow: SyncFlow) -> str:
+        if flow.history_state == SyncFlow.HistoryState.IDLE:
+            return "-"
+        total = f" of {flow.history_total}" if flow.history_total is not None else ""
+        percent = f" ({flow.history_percent}%)" if flow.history_percent is not None else ""
+        return f"{flow.get_history_state_display()}: {flow.history_done}{total}{percent}"
+
+    @admin.action(description="Pause selected flows", permissions=["change"])
+    def pause_selected(self, request: HttpRequest, queryset: QuerySet[SyncFlow]) -> None:
+        paused = sum(flow_pause(flow) for flow in queryset)
+        self.message_user(request, f"Paused {paused} flow(s).", messages.SUCCESS)
+
+    @admin.action(description="Resume selected flows", permissions=["change"])
+    def resume_selected(self, request: HttpRequest, queryset: QuerySet[SyncFlow]) -> None:
+        resumed = sum(flow_resume(flow) for flow in queryset)
+        self.message_user(request, f"Resumed {resumed} flow(s).", messages.SUCCESS)
+
+
+class ConnectionFilter(admin.SimpleListFilter):
+    """Errors of flows that read from or write to one connection."""
+
+    title = "connection"
+    parameter_name = "connection"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(c.pk), str(c)) for c in Connection.objects.only("pk", "name", "system")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[SyncError]) -> QuerySet:
+        if not self.value():
+            return queryset
+        return queryset.filter(Q(flow__source_id=self.value()) | Q(flow__target_id=self.value()))
+
+
+@admin.register(SyncError)
+class SyncErrorAdmin(admin.ModelAdmin):
+    list_display = (
+        "last_seen",
+        "category_badge",
+        "status_badge",
+        "flow",
+        "record",
+        "target_id",
+        "short_message",
+        "attempts",
+        "next_retry_at",
+    )
+    list_filter = ("category", "status", "flow", ConnectionFilter)
+    search_fields = ("source_id", "source_name", "target_id", "code", "request_id")
+    list_select_related = ("flow",)
+    date_hierarchy = "last_seen"
+    actions = ("ignore_selected",)
+    fields = (
+        ("flow", "run"),
+        ("category", "status"),
+        ("source_id", "source_name", "target_id"),
+        "message",
+        ("code", "request_id"),
+        "details_pretty",
+        "payload_pretty",
+        ("attempts", "next_retry_at"),
+        ("first_seen", "last_seen", "resolved_at"),
+    )
+    readonly_fields = tuple(
+        name for group in fields for name in (group if isinstance(group, tuple) else (group,))
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="Category", ordering="category")
+    def category_badge(self, error: SyncError) -> SafeString:
+        return badge(error.get_category_display(), category_colour(error.category))
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, error: SyncError) -> SafeString:
+        return badge(error.get_status_display(), ERROR_STATUS_COLOURS.get(error.status, GREY))
+
+    @admin.display(description="Record", ordering="source_name")
+    def record(self, error: SyncError) -> str:
+        if error.source_name and error.source_id:
+            return f"{error.source_name} ({error.source_id})"
+        return error.source_name or error.source_id or "-"
+
+    @admin.display(description="Message")
+    def short_message(self, error: SyncError) -> str:
+        return error.message if len(error.message) <= 90 else f"{error.message[:89]}…"
+
+    @admin.display(description="Details")
+    def details_pretty(self, error: SyncError) -> SafeString:
+        return pretty_json(error.details)
+
+    @admin.display(description="Payload sent")
+    def payload_pretty(self, error: SyncError) -> SafeString:
+        return pretty_json(error.payload)
+
+    @admin.action(description="Ignore selected errors", permissions=["change"])
+    def ignore_selected(self, request: HttpRequest, queryset: QuerySet[SyncError]) -> None:
+        ignored = sync_errors_ignore(queryset)
+        self.message_user(request, f"Ignored {ignored} open error(s).", messages.SUCCESS)
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdmin):
+    list_display = (
+        "started_at",
+        "flow",
+        "kind",
+        "status_badge",
+        "read_count",
+        "created_count",
+        "updated_count",
+        "skipped_count",
+        "failed_count",
+        "duration",
+        "source_api_calls",
+        "target_api_calls",
+        "triggered_by",
+    )
+    list_filter = ("status", "kind", "flow")
+    search_fields = ("flow__name", "triggered_by", "error_summary")
+    list_select_related = ("flow",)
+    date_hierarchy = "started_at"
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, run: SyncRun) -> SafeString:
+        return badge(run.get_status_display(), RUN_STATUS_COLOURS.get(run.status, GREY))
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "flow",
+        "action",
+        "towards",
+        "source_id",
+        "target_id",
+        "changed",
+        "note",
+    )
+    list_filter = ("action", "towards", "flow")
+    search_fields = ("source_id", "target_id", "note")
+    list_select_related = ("flow",)
+    date_hierarchy = "created_at"
+
+    @admin.display(description="Changed fields")
+    def changed(self, entry: AuditEntry) -> str:
+        return ", ".join(entry.changed_fields) or "-"
+
+
+@admin.register(ChangeEvent)
+class ChangeEventAdmin(ReadOnlyAdmin):
+    list_display = (
+        "received_at",
+        "connection",
+        "entity",
+        "external_id",
+        "version",
+        "operation",
+        "origin",
+        "status_badge",
+        "attempts",
+        "lease_owner",
+        "lease_expires_at",
+        "flow",
+    )
+    list_filter = ("status", "system", "origin", "operation", "entity", "connection")
+    search_fields = ("external_id", "version", "last_error")
+    list_select_related = ("connection", "flow")
+    date_hierarchy = "received_at"
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, event: ChangeEvent) -> SafeString:
+        return badge(event.get_status_display(), EVENT_STATUS_COLOURS.get(event.status, GREY))
+
+
+@admin.register(RecordLink)
+class RecordLinkAdmin(ReadOnlyAdmin):
+    """Links may be deleted ("unlink"): the engine then matches the record again."""
+
+    list_display = (
+        "flow",
+        "source_id",
+        "target_id",
+        "source_version",
+        "target_version",
+        "last_synced_at",
+    )
+    list_filter = ("flow",)
+    search_fields = ("source_id", "target_id")
+    list_select_related = ("flow",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("syncs.delete_recordlink")

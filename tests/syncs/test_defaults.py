@@ -1,0 +1,177 @@
+"""The default mappings hold up against Zoho's field metadata and recorded QBO records."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from connectors.models import Connection
+from syncs.defaults import DEFAULT_FLOWS
+from syncs.mapping import FieldSpec, TargetSchema, mapping_apply, mapping_validate
+from syncs.models import FieldMapping, SyncFlow
+from syncs.services import flow_create_with_defaults
+from tests.syncs.conftest import LOCAL_FIXTURES, SHARED_FIXTURES
+
+
+def zoho_schema(module: str) -> TargetSchema:
+    """As the CRM adapter builds it from `GET /crm/v8/settings/fields?module=...`."""
+    body = json.loads((LOCAL_FIXTURES / f"zoho_crm_fields_{module}.json").read_text())
+    return TargetSchema.of(
+        f"Zoho CRM {module}",
+        [
+            FieldSpec(
+                api_name=f["api_name"],
+                data_type=f["data_type"],
+                length=f.get("length"),
+                mandatory=bool(f.get("system_mandatory")),
+                picklist_values=tuple(v["actual_value"] for v in f.get("pick_list_values", [])),
+                read_only=bool(f.get("read_only")),
+            )
+            for f in body["fields"]
+        ],
+    )
+
+
+def qbo_customer() -> dict[str, Any]:
+    return json.loads((SHARED_FIXTURES / "qbo" / "customer_read_response.json").read_text())[
+        "Customer"
+    ]
+
+
+def qbo_vendors() -> list[dict[str, Any]]:
+    body = json.loads((SHARED_FIXTURES / "qbo" / "vendor_query_response.json").read_text())
+    return body["QueryResponse"]["Vendor"]
+
+
+@pytest.mark.parametrize("key", list(DEFAULT_FLOWS), ids=lambda key: f"{key[1]}->{key[3]}")
+def test_default_mappings_validate_against_zoho_field_metadata(key):
+    assert mapping_validate(DEFAULT_FLOWS[key].mappings, target_schema=zoho_schema(key[3])) == []
+
+
+def test_a_recorded_qbo_customer_maps_to_a_zoho_account():
+    defaults = DEFAULT_FLOWS[("qbo", "Customer", "zoho_crm", "Accounts")]
+    mapped = mapping_apply(defaults.mappings, qbo_customer(), target_schema=zoho_schema("Accounts"))
+    assert mapped.ok, mapped.problems
+    assert mapped.payload == {
+        "Account_Name": "Bill's Windsurf Shop",
+        "Phone": "4154446538",
+        "Website": None,
+        "Billing_Street": "12 Ocean Dr.",
+        "Billing_City": "Half Moon Bay",
+        "Billing_State": "CA",
+        "Billing_Code": "94213",
+        "Billing_Country": None,
+        "Shipping_Street": None,
+        "Shipping_City": None,
+        "Shipping_State": None,
+        "Shipping_Code": None,
+        "Shipping_Country": None,
+        "QBO_Balance": 85,
+        "QBO_Active": True,
+        "QBO_Id": "2",
+    }
+
+
+def test_its_primary_contact_maps_to_a_zoho_contact():
+    defaults = DEFAULT_FLOWS[("qbo", "Customer", "zoho_crm", "Contacts")]
+    mapped = mapping_apply(defaults.mappings, qbo_customer(), target_schema=zoho_schema("Contacts"))
+    assert mapped.ok, mapped.problems
+    assert mapped.payload == {
+        "First_Name": "Bill",
+        "Last_Name": "Lucchini",
+        "Email": "Surf@Intuit.com",
+        "Phone": "4154446538",
+        "Mobile": None,
+        "QBO_Id": "2",
+    }
+    assert defaults.options["parent"] == {
+        "target_entity": "Accounts",
+        "lookup_field": "Account_Name",
+    }
+
+
+def test_a_company_without_a_family_name_still_gets_a_last_name():
+    defaults = DEFAULT_FLOWS[("qbo", "Customer", "zoho_crm", "Contacts")]
+    company = {"Id": "33", "DisplayName": "Chin's Gas and Oil", "Active": True}
+    mapped = mapping_apply(defaults.mappings, company, target_schema=zoho_schema("Contacts"))
+    assert mapped.payload["Last_Name"] == "Chin's Gas and Oil"
+
+
+def test_recorded_qbo_vendors_map_to_zoho_vendors():
+    defaults = DEFAULT_FLOWS[("qbo", "Vendor", "zoho_crm", "Vendors")]
+    schema = zoho_schema("Vendors")
+    mapped = [mapping_apply(defaults.mappings, v, target_schema=schema) for v in qbo_vendors()]
+    assert all(m.ok for m in mapped), [m.problems for m in mapped]
+    bessie = mapped[1].payload
+    assert bessie == {
+        "Vendor_Name": "Books by Bessie",
+        "Email": "Books@Intuit.com",
+        "Phone": "6505557745",
+        "Website": "http://www.booksbybessie.co",
+        "Street": "15 Main St.",
+        "City": "Palo Alto",
+        "State": "CA",
+        "Zip_Code": "94303",
+        "Country": None,
+        "QBO_Id": "30",
+    }
+    assert mapped[4].payload["Email"] is None  # Chin's Gas and Oil has no email: still syncs
+
+
+def test_a_display_name_too_long_for_zoho_is_an_error_not_a_silent_cut():
+    defaults = DEFAULT_FLOWS[("qbo", "Customer", "zoho_crm", "Accounts")]
+    customer = {**qbo_customer(), "DisplayName": "x" * 201}
+    mapped = mapping_apply(defaults.mappings, customer, target_schema=zoho_schema("Accounts"))
+    [problem] = mapped.problems
+    assert (problem.field, problem.category) == ("Account_Name", "value_too_long")
+
+
+@pytest.mark.django_db
+def test_flow_create_with_defaults(qbo: Connection, crm: Connection):
+    flow = flow_create_with_defaults(
+        name="QBO customers -> CRM contacts",
+        source=qbo,
+        target=crm,
+        source_entity="Customer",
+        target_entity="Contacts",
+        direction=SyncFlow.Direction.TWO_WAY,
+        options={"dry_run": True},
+    )
+    flow.refresh_from_db()
+    assert flow.match_keys == ["link", "external_id", "email", "phone", "name"]
+    assert flow.options == {
+        "parent": {"target_entity": "Accounts", "lookup_field": "Account_Name"},
+        "dry_run": True,
+    }
+    assert flow.dry_run and flow.is_two_way and flow.is_active
+    rows = list(flow.mappings.all())
+    assert [m.target_field for m in rows] == [
+        "First_Name",
+        "Last_Name",
+        "Email",
+        "Phone",
+        "Mobile",
+        "QBO_Id",
+    ]
+    assert [m.position for m in rows] == [1, 2, 3, 4, 5, 6]
+    last_name = rows[1]
+    assert (last_name.source_path, last_name.required, last_name.direction) == (
+        "FamilyName",
+        True,
+        FieldMapping.Direction.BOTH,
+    )
+    assert last_name.transform_options == {"fallback_paths": ["DisplayName"]}
+    # The rows work exactly like the defaults they came from.
+    mapped = mapping_apply(rows, qbo_customer(), target_schema=zoho_schema("Contacts"))
+    assert mapped.ok and mapped.payload["Last_Name"] == "Lucchini"
+
+
+@pytest.mark.django_db
+def test_a_pair_without_defaults_is_refused_with_the_pairs_that_have_them(qbo, crm):
+    with pytest.raises(LookupError, match="qbo Customer -> zoho_crm Accounts"):
+        flow_create_with_defaults(
+            name="Items", source=qbo, target=crm, source_entity="Item", target_entity="Products"
+        )
+    assert not SyncFlow.objects.exists()
