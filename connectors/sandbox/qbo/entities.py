@@ -153,7 +153,9 @@ SPECS: dict[str, EntitySpec] = {
             | {"AllowIPNPayment", "AllowOnlinePayment", "AllowOnlineCreditCardPayment"}
             | {"AllowOnlineACHPayment", "Deposit", "DepositToAccountRef", "ARAccountRef"}
             | {"DeliveryInfo"},
-            read_only=frozenset({"TotalAmt", "Balance", "HomeBalance", "HomeTotalAmt", "InvoiceLink"}),
+            read_only=frozenset(
+                {"TotalAmt", "Balance", "HomeBalance", "HomeTotalAmt", "InvoiceLink"}
+            ),
             create_only=frozenset({"CurrencyRef"}),
             lengths=_TXN_LENGTHS,
             queryable=_TXN_QUERY | {"CustomerRef", "Balance"},

@@ -33,8 +33,8 @@ def intuit_time(moment: datetime | None = None) -> str:
 
 def utc_millis(moment: datetime) -> str:
     """Webhook times: `2025-09-08T20:52:31.657Z`."""
-    return moment.astimezone(ZoneInfo("UTC")).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
+    return (
+        moment.astimezone(ZoneInfo("UTC")).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     )
 
 
