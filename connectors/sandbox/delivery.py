@@ -81,7 +81,11 @@ def delivery_attempt(delivery_id: int) -> bool:
 
 def deliveries_run_due() -> int:
     """Send every pending delivery that is due (the periodic sweeper, and tests); count sent."""
-    due = OutboundDelivery.objects.filter(
-        status=OutboundDelivery.Status.PENDING, next_attempt_at__lte=timezone.now()
-    ).values_list("pk", flat=True)
+    due = (
+        OutboundDelivery.objects.filter(
+            status=OutboundDelivery.Status.PENDING, next_attempt_at__lte=timezone.now()
+        )
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)
+    )
     return sum(delivery_attempt(pk) for pk in list(due))

@@ -9,16 +9,21 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from connectors.sandbox.models import FaultProfile, InFlight, RateWindow, RequestLog
 
 BODY_LOG_LIMIT = 4000
+# Codes, tokens and secrets in logged bodies, JSON or form-encoded, are replaced by a marker:
+# even fake credentials do not belong in a log a newcomer browses.
+_SECRET_JSON = re.compile(r'("(?:access_token|refresh_token|client_secret|token)"\s*:\s*)"[^"]*"')
+_SECRET_FORM = re.compile(r"((?:^|&)(?:access_token|refresh_token|client_secret|code|token)=)[^&]*")
 _ID_SEGMENT = re.compile(r"/(\d+|[0-9a-f]{8,}[-0-9a-f]*)(?=/|$)")
 
 View = Callable[..., HttpResponse]
@@ -56,6 +61,10 @@ def sandbox_endpoint(
     return decorate
 
 
+def redact(text: str) -> str:
+    return _SECRET_FORM.sub(r"\1[redacted]", _SECRET_JSON.sub(r'\1"[redacted]"', text))
+
+
 def request_log(
     vendor: str, request: HttpRequest, response: HttpResponse, *, started: float, request_body: str
 ) -> None:
@@ -65,11 +74,12 @@ def request_log(
         method=request.method or "",
         path=request.path[:500],
         endpoint=f"{request.method} {endpoint_name(request.path)}"[:200],
-        query=request.META.get("QUERY_STRING", "")[:2000],
+        query=redact(request.META.get("QUERY_STRING", ""))[:2000],
         status=response.status_code,
         duration_ms=int((time.monotonic() - started) * 1000),
-        request_body=request_body,
-        response_body=content[:BODY_LOG_LIMIT].decode("utf-8", "replace"),
+        request_body=redact(request_body),
+        response_body=redact(content[:BODY_LOG_LIMIT].decode("utf-8", "replace")),
+        note=response.get("X-Sandbox-Warning", "")[:300],
     )
 
 
@@ -92,13 +102,21 @@ def rate_window_hit(key: str, limit: int, *, window_seconds: int = 60) -> bool:
     return count <= limit
 
 
+SLOT_LIFETIME = timedelta(seconds=120)
+
+
 @contextmanager
 def concurrency_slot(key: str, limit: int) -> Iterator[bool]:
-    """Hold one of `limit` slots for `key` while the block runs; yields False when none is free."""
-    InFlight.objects.get_or_create(key=key)
-    taken = InFlight.objects.filter(key=key, count__lt=limit).update(count=F("count") + 1)
+    """Hold one of `limit` slots for `key` while the block runs; yields False when none is free.
+
+    Each request is a row that expires, so a crashed process frees its slot by itself. Two
+    requests racing for the last slot may both be refused: erring towards a 429 is what the
+    vendors do too.
+    """
+    now = timezone.now()
+    slot = InFlight.objects.create(key=key, expires_at=now + SLOT_LIFETIME)
+    busy = InFlight.objects.filter(key=key, expires_at__gt=now).count()
     try:
-        yield bool(taken)
+        yield busy <= limit
     finally:
-        if taken:
-            InFlight.objects.filter(key=key).update(count=F("count") - 1)
+        InFlight.objects.filter(pk=slot.pk).delete()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 
 class Vendor(models.TextChoices):
@@ -47,6 +48,9 @@ class RequestLog(models.Model):
     duration_ms = models.PositiveIntegerField()
     request_body = models.TextField(blank=True)
     response_body = models.TextField(blank=True)
+    note = models.CharField(
+        max_length=300, blank=True, help_text="What the fake flagged, if anything."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -73,13 +77,14 @@ class RateWindow(models.Model):
 
 
 class InFlight(models.Model):
-    """Requests being answered right now for one key (concurrency limits across processes)."""
+    """One request being answered right now under a concurrency limit. Rows expire, so a process
+    that dies mid-request never holds its slot for good."""
 
-    key = models.CharField(max_length=200, unique=True)
-    count = models.IntegerField(default=0)
+    key = models.CharField(max_length=200, db_index=True)
+    expires_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
-        return f"{self.key}: {self.count} in flight"
+        return f"{self.key} until {self.expires_at}"
 
 
 class OutboundDelivery(models.Model):

@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from connectors.sandbox.faults import concurrency_slot, rate_window_hit, sandbox_endpoint
-from connectors.sandbox.models import FaultProfile, RequestLog, Vendor
+from connectors.sandbox.models import FaultProfile, Vendor
 from connectors.sandbox.qbo import errors
 from connectors.sandbox.qbo.batch import batch_items, batch_run
 from connectors.sandbox.qbo.entities import SPECS, spec_for_path
@@ -67,7 +67,7 @@ def qbo_api(*, methods: tuple[str, ...], batch: bool = False) -> Callable[[Handl
                 response[WARNING_HEADER] = warning
             return response
 
-        return _logged_warning(sandbox_endpoint(Vendor.QBO, on_fault=api_fault)(view))
+        return sandbox_endpoint(Vendor.QBO, on_fault=api_fault)(view)
 
     return decorate
 
@@ -98,35 +98,6 @@ def minorversion_warning(request: HttpRequest) -> str:
         f"minorversion={raw} is below {CURRENT_MINOR_VERSION}: Intuit ignores it and answers as "
         f"minorversion {CURRENT_MINOR_VERSION}"
     )
-
-
-def _logged_warning(view: Handler) -> Handler:
-    """Copy the minorversion warning into the request log row `sandbox_endpoint` just wrote.
-
-    The shared RequestLog has no notes column, so the note is appended to the logged query
-    string, where the offending minorversion already is."""
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not minorversion_warning(request):
-            return view(request, *args, **kwargs)
-        before = RequestLog.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        response = view(request, *args, **kwargs)
-        warning = response.get(WARNING_HEADER)
-        row = (
-            RequestLog.objects.filter(
-                pk__gt=before, vendor=Vendor.QBO, method=request.method, path=request.path[:500]
-            )
-            .exclude(query__contains=WARNING_HEADER)
-            .order_by("pk")
-            .first()
-        )
-        if warning and row is not None:
-            row.query = f"{row.query} [{WARNING_HEADER}: {warning}]"
-            row.save(update_fields=["query"])
-        return response
-
-    return wrapped
 
 
 # --- endpoints --------------------------------------------------------------------------------

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from connectors.sandbox.models import FaultProfile, InFlight, RequestLog, Vendor
 from connectors.sandbox.qbo.models import Company
@@ -73,16 +76,20 @@ def test_too_many_in_flight_is_429(qbo: Connected, company: Company, profile: Fa
     profile.concurrency_limit = 2
     profile.save()
     key = f"qbo:{company.realm_id}"
-    InFlight.objects.update_or_create(key=key, defaults={"count": 2})  # two calls running
+    later = timezone.now() + timedelta(seconds=60)
+    running = [InFlight.objects.create(key=key, expires_at=later) for _ in range(2)]  # two calls
 
     busy = qbo.get(f"companyinfo/{company.realm_id}")
-    InFlight.objects.filter(key=key).update(count=1)
+    running[0].delete()
     free = qbo.get(f"companyinfo/{company.realm_id}")
+    InFlight.objects.filter(key=key).update(expires_at=timezone.now() - timedelta(seconds=1))
+    after_crash = qbo.get(f"companyinfo/{company.realm_id}")  # a dead process's slots expire
 
     assert busy.status_code == 429
     assert 'code="3001"' in busy.text
     assert free.status_code == 200
-    assert InFlight.objects.get(key=key).count == 1  # the slot was given back
+    assert after_crash.status_code == 200
+    assert InFlight.objects.filter(key=key).count() == 1  # only the expired leftover remains
 
 
 def test_injected_failures_are_qbo_shaped_5xx(qbo: Connected, profile: FaultProfile) -> None:
@@ -105,7 +112,7 @@ def test_old_minorversion_is_flagged_in_header_and_log(qbo: Connected) -> None:
     assert response.status_code == 200
     assert "minorversion=65 is below 75" in response.headers["X-Sandbox-Warning"]
     logged = RequestLog.objects.filter(vendor=Vendor.QBO, path__contains="companyinfo").get()
-    assert "X-Sandbox-Warning: minorversion=65 is below 75" in logged.query
+    assert "minorversion=65 is below 75" in logged.note
 
 
 @pytest.mark.parametrize("params", [{"minorversion": "75"}, {}])
