@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from connectors.models import Connection
 from connectors.oauth import CallbackResult, IntuitOAuth, OAuthProvider, ZohoOAuth
@@ -25,6 +25,7 @@ class SystemSpec:
     oauth: OAuthProvider | None
     client: Callable[[Connection], PingClient] | None
     after_connect: Callable[[Connection], CallbackResult] | None = None
+    adapter: Callable[[Connection], Any] | None = None
 
 
 def _books_after_connect(connection: Connection) -> CallbackResult:
@@ -33,11 +34,25 @@ def _books_after_connect(connection: Connection) -> CallbackResult:
     return books_organization_after_connect(connection)
 
 
+def _qbo_adapter(connection: Connection) -> Any:
+    from connectors.qbo.adapter import QboAdapter  # adapters speak the engine's types
+
+    return QboAdapter(connection)
+
+
+def _crm_adapter(connection: Connection) -> Any:
+    from connectors.zoho_crm.adapter import ZohoCrmAdapter
+
+    return ZohoCrmAdapter(connection)
+
+
 CRM_SCOPES = "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.notifications.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ"
 BOOKS_SCOPES = "ZohoBooks.fullaccess.all"
 
 _REGISTRY: dict[str, SystemSpec] = {
-    Connection.System.QBO: SystemSpec("qbo", oauth=IntuitOAuth(), client=QboClient),
+    Connection.System.QBO: SystemSpec(
+        "qbo", oauth=IntuitOAuth(), client=QboClient, adapter=_qbo_adapter
+    ),
     Connection.System.QBD: SystemSpec("qbd", oauth=None, client=None),
     Connection.System.ZOHO_CRM: SystemSpec(
         "zoho_crm", oauth=ZohoOAuth(CRM_SCOPES), client=ZohoCrmClient
@@ -53,3 +68,11 @@ _REGISTRY: dict[str, SystemSpec] = {
 
 def system_spec(system: str) -> SystemSpec:
     return _REGISTRY[system]
+
+
+def adapter_for(connection: Connection) -> Any:
+    """The engine's view of `connection` (see `connectors.adapter.Adapter`)."""
+    factory = system_spec(connection.system).adapter
+    if factory is None:
+        raise LookupError(f"{connection.get_system_display()} has no adapter yet.")
+    return factory(connection)

@@ -11,4 +11,5 @@ urlpatterns = [
     ),
     path("oauth/callback/", views.oauth_callback_view, name="oauth_callback"),
     path("webhooks/qbo/", webhook_views.qbo_webhook, name="qbo_webhook"),
+    path("webhooks/zoho-crm/", webhook_views.zoho_crm_notification, name="zoho_crm_notification"),
 ]

@@ -3,13 +3,17 @@ processed inside the request; the acknowledgement comes only after the rows are 
 
 from __future__ import annotations
 
+import hmac
+import json
 import logging
 
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from connectors.models import Connection
+from connectors.models import Connection, WebhookChannel
 from connectors.qbo.webhooks import MalformedDelivery, events_parse, signature_valid
 from syncs.inbox import NewEvent, events_record
 
@@ -62,4 +66,56 @@ def qbo_webhook(request: HttpRequest) -> JsonResponse:
         )
         for event in events
     )
+    if new:
+        transaction.on_commit(_wake_workers)
     return JsonResponse({"received": len(events), "new": new})
+
+
+def _wake_workers() -> None:
+    from syncs.tasks import inbox_wake
+
+    inbox_wake()
+
+
+CRM_OPERATIONS = {"insert": "create", "update": "update", "delete": "delete"}
+
+
+@csrf_exempt
+@require_POST
+def zoho_crm_notification(request: HttpRequest) -> JsonResponse:
+    """Zoho CRM notification callbacks: unsigned, so the channel id and its random token must
+    both match a channel of ours. They carry ids only; workers fetch the records.
+
+    Reference: https://www.zoho.com/crm/developer/docs/api/v8/notifications/enable.html
+    """
+    try:
+        body = json.loads(request.body)
+        channel_id, token = str(body["channel_id"]), str(body.get("token", ""))
+        module, ids = str(body["module"]), [str(i) for i in body["ids"]]
+        operation = CRM_OPERATIONS.get(str(body.get("operation", "")), "unknown")
+        version = str(body.get("server_time", ""))
+    except (ValueError, KeyError, TypeError) as exc:
+        return _refuse(f"malformed notification: {type(exc).__name__}", 400)
+    channel = (
+        WebhookChannel.objects.filter(
+            channel_id=channel_id, kind=WebhookChannel.Kind.ZOHO_CRM_NOTIFICATIONS
+        )
+        .select_related("connection")
+        .first()
+    )
+    if channel is None or not channel.token or not hmac.compare_digest(channel.token, token):
+        return _refuse("unknown channel or wrong token", 401)
+    new = events_record(
+        NewEvent(
+            connection=channel.connection,
+            entity=module,
+            external_id=i,
+            version=version,
+            operation=operation,
+        )
+        for i in ids
+    )
+    WebhookChannel.objects.filter(pk=channel.pk).update(last_delivery_at=timezone.now())
+    if new:
+        transaction.on_commit(_wake_workers)
+    return JsonResponse({"received": len(ids), "new": new})

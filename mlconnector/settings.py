@@ -159,6 +159,9 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
 }
 
+# How often every flow reconciles with the source (QBO change data capture), in minutes.
+SYNC_RECONCILE_MINUTES = env.int("SYNC_RECONCILE_MINUTES", default=15)
+
 # Outgoing HTTP: (connect, read) timeouts in seconds and the retry budget for safe calls.
 HTTP_TIMEOUT = (
     env.float("HTTP_CONNECT_TIMEOUT", default=5.0),

@@ -7,15 +7,22 @@ import json
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from connectors.exceptions import ConnectorError
 from connectors.models import Connection
+from connectors.registry import adapter_for
+from syncs import admin_views
+from syncs.engine import flow_resume_catch_up, sync_errors_retry
+from syncs.mapping import MappingRule, mapping_validate
 from syncs.models import (
     OPEN_STATUSES,
     TRANSIENT_CATEGORIES,
@@ -28,7 +35,8 @@ from syncs.models import (
     SyncFlow,
     SyncRun,
 )
-from syncs.services import flow_pause, flow_resume, sync_errors_ignore
+from syncs.services import flow_pause, sync_errors_ignore
+from syncs.tasks import flow_poll_async, inbox_wake
 
 GREEN, AMBER, RED, BLUE, GREY, PURPLE = (
     "#2e7d32",
@@ -90,8 +98,43 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class FieldMappingFormSet(BaseInlineFormSet):
+    """Mappings are checked against the target's own field metadata before they are saved:
+    an unknown field, a transform that does not fit its type, or a mandatory field left unmapped
+    is refused with a clear message."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors) or self.instance.pk is None or self.instance.target_id is None:
+            return
+        rules = [
+            MappingRule(
+                source_path=form.cleaned_data.get("source_path", ""),
+                target_field=form.cleaned_data["target_field"],
+                transform=form.cleaned_data.get("transform") or FieldMapping.Transform.NONE,
+                transform_options=form.cleaned_data.get("transform_options") or {},
+                required=form.cleaned_data.get("required", False),
+                direction=form.cleaned_data.get("direction") or FieldMapping.Direction.TO_TARGET,
+            )
+            for form in self.forms
+            if form.cleaned_data
+            and not form.cleaned_data.get("DELETE")
+            and form.cleaned_data.get("target_field")
+        ]
+        try:
+            schema = adapter_for(self.instance.target).schema(self.instance.target_entity)
+        except (ConnectorError, LookupError) as exc:
+            raise ValidationError(
+                f"The mappings could not be checked against {self.instance.target}: {exc}"
+            ) from exc
+        problems = mapping_validate(rules, target_schema=schema)
+        if problems:
+            raise ValidationError(problems)
+
+
 class FieldMappingInline(admin.TabularInline):
     model = FieldMapping
+    formset = FieldMappingFormSet
     extra = 0
     fields = (
         "position",
@@ -121,7 +164,28 @@ class SyncFlowAdmin(admin.ModelAdmin):
     search_fields = ("name", "source__name", "target__name", "source_entity", "target_entity")
     list_select_related = ("source", "target")
     inlines = (FieldMappingInline,)
-    actions = ("pause_selected", "resume_selected")
+    actions = ("pause_selected", "resume_selected", "run_selected")
+    change_form_template = "admin/syncs/syncflow/change_form.html"
+
+    def get_urls(self):
+        def wrap(view):
+            return self.admin_site.admin_view(lambda request, pk: view(self, request, pk))
+
+        return [
+            path("<int:pk>/run/", wrap(admin_views.run_now_view), name="syncs_syncflow_run"),
+            path(
+                "<int:pk>/history/", wrap(admin_views.history_view), name="syncs_syncflow_history"
+            ),
+            path("<int:pk>/force/", wrap(admin_views.force_view), name="syncs_syncflow_force"),
+            *super().get_urls(),
+        ]
+
+    @admin.action(description="Run selected flows now", permissions=["change"])
+    def run_selected(self, request: HttpRequest, queryset: QuerySet[SyncFlow]) -> None:
+        for flow in queryset:
+            flow_poll_async(flow.pk)
+        self.message_user(request, f"Started {queryset.count()} run(s).", messages.SUCCESS)
+
     readonly_fields = (
         "state",
         "paused_at",
@@ -220,8 +284,15 @@ class SyncFlowAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resume selected flows", permissions=["change"])
     def resume_selected(self, request: HttpRequest, queryset: QuerySet[SyncFlow]) -> None:
-        resumed = sum(flow_resume(flow) for flow in queryset)
-        self.message_user(request, f"Resumed {resumed} flow(s).", messages.SUCCESS)
+        paused = list(queryset.filter(state=SyncFlow.State.PAUSED).select_related("source"))
+        queued = sum(flow_resume_catch_up(flow) for flow in paused)
+        if queued:
+            inbox_wake()
+        self.message_user(
+            request,
+            f"Resumed {len(paused)} flow(s); {queued} record(s) that waited are syncing now.",
+            messages.SUCCESS,
+        )
 
 
 class ConnectionFilter(admin.SimpleListFilter):
@@ -256,7 +327,7 @@ class SyncErrorAdmin(admin.ModelAdmin):
     search_fields = ("source_id", "source_name", "target_id", "code", "request_id")
     list_select_related = ("flow",)
     date_hierarchy = "last_seen"
-    actions = ("ignore_selected",)
+    actions = ("retry_selected", "ignore_selected")
     fields = (
         ("flow", "run"),
         ("category", "status"),
@@ -300,6 +371,13 @@ class SyncErrorAdmin(admin.ModelAdmin):
     @admin.display(description="Payload sent")
     def payload_pretty(self, error: SyncError) -> SafeString:
         return pretty_json(error.payload)
+
+    @admin.action(description="Retry selected errors", permissions=["change"])
+    def retry_selected(self, request: HttpRequest, queryset: QuerySet[SyncError]) -> None:
+        queued = sync_errors_retry(queryset.select_related("flow__source"))
+        if queued:
+            inbox_wake()
+        self.message_user(request, f"Queued {queued} record(s) to sync again.", messages.SUCCESS)
 
     @admin.action(description="Ignore selected errors", permissions=["change"])
     def ignore_selected(self, request: HttpRequest, queryset: QuerySet[SyncError]) -> None:

@@ -117,6 +117,7 @@ def link_save(
     target_version: str | None = None,
     source_hash: str | None = None,
     target_hash: str | None = None,
+    target_payload: dict[str, Any] | None = None,
     synced_at: datetime | None = None,
 ) -> RecordLink:
     """Create or update the link of `source_id`. A None leaves that field as it was. Raises
@@ -127,6 +128,7 @@ def link_save(
         "target_version": target_version,
         "source_hash": source_hash,
         "target_hash": target_hash,
+        "target_payload": target_payload,
     }
     values: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     values["last_synced_at"] = synced_at or timezone.now()

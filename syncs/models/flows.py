@@ -232,6 +232,11 @@ class RecordLink(models.Model):
     target_hash = models.CharField(
         max_length=64, blank=True, help_text="Hash of the payload last written to the target."
     )
+    target_payload = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What was last written to the target (the audit's before).",
+    )
     last_synced_at = models.DateTimeField(null=True, blank=True)
     source_deleted_at = models.DateTimeField(null=True, blank=True)
     target_deleted_at = models.DateTimeField(null=True, blank=True)

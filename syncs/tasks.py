@@ -1,0 +1,129 @@
+"""django-q2 tasks: thin wrappers that take primary keys and call the engine.
+
+The queue only wakes workers; the inbox in the database is the record of what is left to do,
+so every task is safe to run twice and a lost task costs only a delay until the next sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.db.models import Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from connectors.exceptions import ConnectorError
+from connectors.models import Connection
+from connectors.oauth import connection_access_token
+from syncs.engine import (
+    flow_history_run,
+    flow_poll,
+    inbox_drain,
+    sync_errors_retry,
+)
+from syncs.inbox import events_sweep
+from syncs.models import ErrorCategory, SyncError, SyncFlow
+from syncs.records import RunAlreadyRunning, runs_abandon_stale
+from syncs.services import sync_errors_due
+
+logger = logging.getLogger(__name__)
+
+WAKE_DEBOUNCE_SECONDS = 2
+STALE_RUN_AFTER = timedelta(hours=2)
+REFRESH_AHEAD = timedelta(minutes=15)
+
+
+def inbox_wake() -> None:
+    """Ask a worker to drain the inbox now; a burst of webhooks queues one task, not hundreds."""
+    if cache.add("syncs:inbox-wake", 1, timeout=WAKE_DEBOUNCE_SECONDS):
+        async_task("syncs.tasks.inbox_drain_task", task_name="inbox-drain")
+
+
+def inbox_drain_task() -> int:
+    return inbox_drain()
+
+
+def inbox_sweep() -> int:
+    """Every minute: fail runs whose worker died, and drain what a lost task left waiting."""
+    runs_abandon_stale(older_than=STALE_RUN_AFTER)
+    waiting = events_sweep()
+    if waiting:
+        inbox_drain()
+    return waiting
+
+
+def flow_poll_task(flow_id: int) -> str:
+    flow = SyncFlow.objects.select_related("source", "target").get(pk=flow_id)
+    try:
+        run = flow_poll(flow)
+    except RunAlreadyRunning:
+        return "already running"
+    except ConnectorError as exc:
+        return f"failed: {exc}"
+    return f"run {run.pk}" if run else "blocked"
+
+
+def flows_reconcile() -> int:
+    """Every N minutes: each active flow reads what changed since its cursor (QBO through CDC),
+    catching anything a webhook missed."""
+    flows = SyncFlow.objects.filter(state=SyncFlow.State.ACTIVE).values_list("pk", flat=True)
+    for flow_id in flows:
+        flow_poll_task(flow_id)
+    return len(flows)
+
+
+def flow_history_task(flow_id: int) -> str:
+    flow = SyncFlow.objects.select_related("source", "target").get(pk=flow_id)
+    try:
+        run = flow_history_run(flow)
+    except RunAlreadyRunning:
+        return "already running"
+    except ConnectorError as exc:
+        return f"failed: {exc}"
+    return f"run {run.pk}"
+
+
+def tokens_refresh() -> int:
+    """Refresh access tokens that expire soon, so no sync waits on a refresh."""
+    soon = timezone.now() + REFRESH_AHEAD
+    due = Connection.objects.filter(
+        status=Connection.Status.CONNECTED, access_token_expires_at__lte=soon
+    ).exclude(refresh_token="")
+    refreshed = 0
+    for connection in due:
+        try:
+            connection_access_token(connection)
+            refreshed += 1
+        except ConnectorError as exc:
+            logger.warning("Refreshing %s failed: %s", connection, exc)
+    return refreshed
+
+
+def sync_errors_retry_due() -> int:
+    """Transient errors whose backoff is over, and errors whose cause is gone (a reconnected
+    connection, a resumed flow), are queued again."""
+    due = sync_errors_due()
+    unblocked = SyncError.objects.filter(
+        status=SyncError.Status.OPEN,
+        category__in=(ErrorCategory.AUTH, ErrorCategory.PAUSED),
+        flow__state=SyncFlow.State.ACTIVE,
+        flow__source__status=Connection.Status.CONNECTED,
+        flow__target__status=Connection.Status.CONNECTED,
+    ).exclude(Q(source_id=""))
+    return sync_errors_retry([*due, *unblocked.select_related("flow__source")[:500]])
+
+
+def flow_history_start_async(flow_id: int) -> None:
+    async_task("syncs.tasks.flow_history_task", flow_id, task_name=f"history-{flow_id}")
+
+
+def flow_poll_async(flow_id: int) -> None:
+    async_task("syncs.tasks.flow_poll_task", flow_id, task_name=f"poll-{flow_id}")
+
+
+def channels_renew() -> int:
+    from connectors.zoho_crm.channels import channels_renew as renew
+
+    return renew()
