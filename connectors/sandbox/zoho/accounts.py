@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from connectors.sandbox.faults import rate_window_hit
@@ -50,10 +51,12 @@ THROTTLED = {
 
 @dataclass
 class OAuthError(Exception):
-    """An answer of the token endpoint that is not a token. Zoho sends most with HTTP 200."""
+    """An answer of the token endpoint that is not a token. Zoho sends most with HTTP 200;
+    `warning` says why, for the sandbox's request log."""
 
     body: dict[str, Any] = field(default_factory=dict)
     status: int = 200
+    warning: str = ""
 
 
 def scope_products(scope: str) -> set[str]:
@@ -192,7 +195,12 @@ def access_token_mint(refresh: RefreshToken) -> AccessToken:
     if not rate_window_hit(
         f"zoho_accounts:mint:{refresh.pk}", MINT_LIMIT, window_seconds=MINT_WINDOW_SECONDS
     ):
-        raise OAuthError(dict(THROTTLED), status=400)
+        raise OAuthError(
+            dict(THROTTLED),
+            status=400,
+            warning="more than 10 access tokens from one refresh token in 10 minutes: "
+            "reuse the access token until it expires",
+        )
     lifetime = FaultProfile.for_vendor(Vendor.ZOHO_ACCOUNTS).token_lifetime_seconds
     now = timezone.now()
     access = AccessToken.objects.create(
@@ -231,6 +239,18 @@ def access_token_resolve(token: str) -> AccessToken | None:
         )
         .first()
     )
+
+
+def access_token_problem(token: str) -> str:
+    """Why `token` is not accepted, in words for the sandbox's request log."""
+    found = AccessToken.objects.select_related("refresh").filter(token=token).first()
+    if found is None:
+        return "no such access token (missing or malformed Authorization header?)"
+    if found.refresh.revoked_at:
+        return "its refresh token was revoked"
+    if found.revoked_at:
+        return "retired: 15 newer access tokens of the same refresh token are active"
+    return f"expired at {found.expires_at.isoformat(timespec='seconds')}"
 
 
 def refresh_token_issue(
@@ -277,7 +297,7 @@ def _refresh_token_create(
     return refresh
 
 
-def _live_refresh_tokens(grant: GrantCode) -> Any:
+def _live_refresh_tokens(grant: GrantCode) -> QuerySet[RefreshToken]:
     return RefreshToken.objects.filter(
         client=grant.client,
         offline=True,

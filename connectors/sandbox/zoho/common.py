@@ -80,8 +80,16 @@ def parse_time(text: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def json_answer(body: Any, status: int = 200) -> JsonResponse:
-    return JsonResponse(body, status=status, safe=False)
+WARNING_HEADER = "X-Sandbox-Warning"
+
+
+def json_answer(body: Any, status: int = 200, *, warning: str = "") -> JsonResponse:
+    """A JSON answer; `warning` (sandbox only, never sent by Zoho) tells a developer why the
+    fake answered as it did, and lands in the request log."""
+    response = JsonResponse(body, status=status, safe=False)
+    if warning:
+        response[WARNING_HEADER] = warning
+    return response
 
 
 def empty_answer(status: int) -> HttpResponse:
