@@ -115,7 +115,9 @@ def test_pause_action(admin_client, populated):
     populated.refresh_from_db()
     assert populated.state == "paused"
     response = admin_client.post(url, {**data, "action": "resume_selected"}, follow=True)
-    assert "Resumed 1 flow(s); 0 record(s) that waited are syncing now." in response.content.decode()
+    assert (
+        "Resumed 1 flow(s); 0 record(s) that waited are syncing now." in response.content.decode()
+    )
     populated.refresh_from_db()
     assert populated.state == "active"
 
