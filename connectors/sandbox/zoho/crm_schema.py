@@ -169,6 +169,13 @@ def _inventory(api_name: str, singular: str, line_items: str, *fields: FieldDef)
     )
 
 
+# Custom fields an admin adds for ml-connector (README, "Zoho CRM"): the other system's id,
+# unique so that writes can upsert on it, and when the record last synced.
+LINKED_FIELDS = (
+    _f("QBO_Id", length=50, unique=True, label="QuickBooks Id"),
+    _f("QBO_Last_Synced", "datetime", label="QuickBooks Last Synced"),
+)
+
 MODULES: dict[str, ModuleDef] = {
     module.api_name: module
     for module in (
@@ -189,6 +196,9 @@ MODULES: dict[str, ModuleDef] = {
                 _f("Annual_Revenue", "currency"),
                 *_address("Billing_"),
                 *_address("Shipping_"),
+                *LINKED_FIELDS,
+                _f("QBO_Balance", "currency", label="QuickBooks Balance"),
+                _f("QBO_Active", "boolean", label="Active in QuickBooks"),
             ),
             duplicate_check=("Account_Name",),
         ),
@@ -212,6 +222,7 @@ MODULES: dict[str, ModuleDef] = {
                 _f("Date_of_Birth", "date"),
                 _f("Email_Opt_Out", "boolean"),
                 *_address("Mailing_", "Zip"),
+                *LINKED_FIELDS,
             ),
             duplicate_check=("Email",),
         ),
@@ -226,6 +237,7 @@ MODULES: dict[str, ModuleDef] = {
                 _f("Website", "website"),
                 _f("Category", length=30),
                 *_address("", "Zip_Code"),
+                *LINKED_FIELDS,
             ),
             duplicate_check=("Vendor_Name",),
         ),
