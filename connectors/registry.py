@@ -55,7 +55,7 @@ _REGISTRY: dict[str, SystemSpec] = {
     ),
     Connection.System.QBD: SystemSpec("qbd", oauth=None, client=None),
     Connection.System.ZOHO_CRM: SystemSpec(
-        "zoho_crm", oauth=ZohoOAuth(CRM_SCOPES), client=ZohoCrmClient
+        "zoho_crm", oauth=ZohoOAuth(CRM_SCOPES), client=ZohoCrmClient, adapter=_crm_adapter
     ),
     Connection.System.ZOHO_BOOKS: SystemSpec(
         "zoho_books",

@@ -56,7 +56,11 @@ def qbo_webhook(request: HttpRequest) -> JsonResponse:
             connection=connections[event.realm_id],
             entity=event.entity,
             external_id=event.entity_id,
-            version=event.occurred_at,  # a redelivery carries the same timestamp: one event
+            # A CloudEvent's id is unique to the event, so redeliveries share it. The legacy
+            # body's lastUpdated has one-second resolution: two changes in one second would look
+            # like one, so those events carry no version and dedupe only while still pending
+            # (processing fetches the current record, so nothing is lost either way).
+            version=event.event_id,
             operation=event.operation,
             payload={
                 "occurred_at": event.occurred_at,

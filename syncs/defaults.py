@@ -125,7 +125,7 @@ DEFAULT_FLOWS: dict[tuple[str, str, str, str], DefaultFlow] = {
     # tells the engine to sync the account first and point Account_Name at it.
     ("qbo", "Customer", "zoho_crm", "Contacts"): DefaultFlow(
         mappings=QBO_CUSTOMER_TO_CRM_CONTACTS,
-        match_keys=("link", "external_id", "email", "phone", "name"),
+        match_keys=("link", "external_id", "email", "phone"),  # a last name alone is no identity
         options={"parent": {"target_entity": "Accounts", "lookup_field": "Account_Name"}},
     ),
     ("qbo", "Vendor", "zoho_crm", "Vendors"): DefaultFlow(

@@ -382,7 +382,9 @@ def _events_sync(connection: Connection, entity: str, events: list[ChangeEvent])
     flows = flows_for(connection, entity)
     if not flows:
         return
-    ids = sorted({e.external_id for e in events if e.operation != ChangeEvent.Operation.DELETE})
+    # Deletions are fetched too: QBO reports a deactivated customer as "Delete", and the record
+    # (inactive) is still there to sync. Only what the source no longer returns is gone.
+    ids = sorted({e.external_id for e in events})
     records: dict[str, Record] = {}
     if ids and connection.status in USABLE and any(_blocked(f) is None for f in flows):
         records = {r.id: r for r in adapter_for(connection).fetch(entity, ids)}
