@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -320,40 +320,66 @@ def _events_for_flow(flow: SyncFlow, events: list[ChangeEvent]) -> list[ChangeEv
     return [e for e in events if e.flow_id in (None, flow.pk)]
 
 
-def _sync_flow_events(
-    flow: SyncFlow, events: list[ChangeEvent], records: dict[str, Record]
+def _events_errors(
+    flow: SyncFlow,
+    run: SyncRun,
+    events: list[ChangeEvent],
+    classification: Classification,
+    records: dict[str, Record] | ConnectorError,
 ) -> None:
-    blocked = _blocked(flow)
+    """Every record behind `events` could not sync for one reason: an error row each, which
+    retries by itself when the reason is transient and waits for a person otherwise."""
+    names = {i: r.name for i, r in records.items()} if isinstance(records, dict) else {}
+    for source_id in dict.fromkeys(e.external_id for e in events):
+        sync_error_record(
+            flow=flow,
+            run=run,
+            source_id=source_id,
+            classification=classification,
+            payload=None,
+            source_name=names.get(source_id, ""),
+        )
+
+
+def _flow_failure(flow: SyncFlow, exc: ConnectorError) -> Classification:
+    classification = error_classify(exc, system=exc.system or flow.target.system)
+    if classification.category == ErrorCategory.MODULE_UNAVAILABLE:
+        message = (
+            f"{flow.target} has no {flow.target_entity} module (its edition may not include it), "
+            f"so this flow cannot write there. {flow.target.get_system_display()} said: {exc.message}"
+        )
+        return replace(classification, message=message)
+    return classification
+
+
+def _sync_flow_events(
+    flow: SyncFlow, events: list[ChangeEvent], records: dict[str, Record] | ConnectorError
+) -> None:
     kind = _run_kind(events)
     run = run_start(
         flow=flow, kind=kind, triggered_by=", ".join(sorted({e.origin for e in events}))
     )
-    if blocked is not None:
-        ctx_counts = RunCounts(read=len(events), failed=len(events))
-        for event in events:
-            sync_error_record(
-                flow=flow,
-                run=run,
-                source_id=event.external_id,
-                classification=blocked,
-                payload=None,
-                source_name="",
-            )
-        run_finish(run, counts=ctx_counts, fatal=blocked.message)
+    ids = list(dict.fromkeys(e.external_id for e in events))
+    failure = _blocked(flow)
+    if failure is None and isinstance(records, ConnectorError):
+        failure = error_classify(records, system=flow.source.system)
+    if failure is not None:
+        _events_errors(flow, run, events, failure, records)
+        run_finish(run, counts=RunCounts(read=len(ids), failed=len(ids)), fatal=failure.message)
         return
+    ctx: FlowContext | None = None
     with count_calls() as calls:
         try:
             ctx = flow_context(flow, run, force=kind == SyncRun.Kind.FORCE)
-        except ConnectorError as exc:
-            run_finish(run, counts=RunCounts(), fatal=str(exc))
-            raise
-        ids = list(dict.fromkeys(e.external_id for e in events))
-        try:
             records_sync(ctx, [records[i] for i in ids if i in records])
+            _gone_at_source(ctx, [i for i in ids if i not in records])
         except ConnectorError as exc:
-            _finish(ctx, calls, fatal=str(exc))
-            raise
-        _gone_at_source(ctx, [i for i in ids if i not in records])
+            _events_errors(flow, run, events, _flow_failure(flow, exc), records)
+            if ctx is None:
+                run_finish(run, counts=RunCounts(read=len(ids), failed=len(ids)), fatal=str(exc))
+            else:
+                _finish(ctx, calls, fatal=str(exc))
+            return
     _finish(ctx, calls)
 
 
@@ -385,9 +411,12 @@ def _events_sync(connection: Connection, entity: str, events: list[ChangeEvent])
     # Deletions are fetched too: QBO reports a deactivated customer as "Delete", and the record
     # (inactive) is still there to sync. Only what the source no longer returns is gone.
     ids = sorted({e.external_id for e in events})
-    records: dict[str, Record] = {}
+    records: dict[str, Record] | ConnectorError = {}
     if ids and connection.status in USABLE and any(_blocked(f) is None for f in flows):
-        records = {r.id: r for r in adapter_for(connection).fetch(entity, ids)}
+        try:
+            records = {r.id: r for r in adapter_for(connection).fetch(entity, ids)}
+        except ConnectorError as exc:
+            records = exc  # each flow records why its records could not be read
     for flow in flows:
         mine = _events_for_flow(flow, events)
         if mine:
@@ -405,7 +434,7 @@ def inbox_process(*, owner: str | None = None, limit: int = 200) -> int:
     for (connection_id, entity), group in groups.items():
         try:
             _events_sync(connections[connection_id], entity, group)
-        except Exception as exc:  # every failure goes back to the inbox, none is lost
+        except Exception as exc:  # a bug, not a vendor failure: back to the inbox, not lost
             logger.warning("Changes to %s on connection %s failed: %s", entity, connection_id, exc)
             for event in group:
                 event_fail(event, owner=owner, error=exc, retry=not isinstance(exc, AuthError))

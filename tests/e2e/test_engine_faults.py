@@ -1,0 +1,227 @@
+"""The engine when things go wrong: bad data, duplicates, throttling, expiring tokens, a worker
+that dies mid-batch. Nothing is lost and nothing is written twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from connectors.sandbox.models import FaultProfile, Vendor
+from connectors.sandbox.qbo import services as qbo_sandbox
+from connectors.sandbox.qbo.models import Token
+from connectors.sandbox.zoho import services as zoho_sandbox
+from connectors.services import connection_test
+from syncs import engine
+from syncs.engine import inbox_drain, sync_errors_retry
+from syncs.models import ChangeEvent, RecordLink, SyncError, SyncFlow
+from syncs.services import flow_create_with_defaults, flow_pause
+from syncs.tasks import sync_errors_retry_due
+from tests.e2e.conftest import E2E
+from tests.e2e.test_qbo_to_crm import CUSTOMER, crm_records, deliver_and_sync
+
+
+def _customer(n: int, **extra) -> dict:
+    return {
+        "DisplayName": f"Customer {n:04d}",
+        "GivenName": f"Given{n}",
+        "FamilyName": f"Family{n}",
+        "PrimaryEmailAddr": {"Address": f"customer{n}@example.com"},
+        **extra,
+    }
+
+
+@pytest.fixture
+def flows(qbo, crm) -> dict[str, SyncFlow]:
+    return {
+        target: flow_create_with_defaults(
+            name=f"Customers to {target}",
+            source=qbo,
+            target=crm,
+            source_entity="Customer",
+            target_entity=target,
+        )
+        for target in ("Accounts", "Contacts")
+    }
+
+
+@E2E
+def test_mandatory_field_left_empty_is_an_error_and_retry_resolves_it_once_fixed(
+    qbo_company, flows
+):
+    last_name = flows["Contacts"].mappings.get(target_field="Last_Name")
+    last_name.transform_options = {}  # an admin removed the DisplayName fallback
+    last_name.save()
+    qbo_sandbox.record_create(
+        company=qbo_company,
+        entity="Customer",
+        data={"DisplayName": "Acme Ltd", "CompanyName": "Acme Ltd"},
+    )
+    deliver_and_sync()
+
+    error = SyncError.objects.get(flow=flows["Contacts"])
+    assert (error.category, error.status) == ("mandatory_missing", "open")
+    assert "Last_Name" in error.message
+    assert error.source_name == "Acme Ltd"
+    assert error.payload is not None and "Last_Name" not in error.payload
+    assert len(crm_records("Accounts")) == 1 and crm_records("Contacts") == []
+
+    last_name.transform_options = {"fallback_paths": ["DisplayName"]}
+    last_name.save()
+    assert (
+        sync_errors_retry(SyncError.objects.filter(pk=error.pk).select_related("flow__source")) == 1
+    )
+    inbox_drain()
+
+    error.refresh_from_db()
+    assert error.status == "resolved"
+    (contact,) = crm_records("Contacts")
+    assert contact["Last_Name"] == "Acme Ltd"
+
+
+@E2E
+def test_a_duplicate_in_crm_is_reported_with_zohos_message(qbo_company, flows):
+    qbo_sandbox.record_create(company=qbo_company, entity="Customer", data=CUSTOMER)
+    qbo_sandbox.record_create(
+        company=qbo_company,
+        entity="Customer",
+        data={**CUSTOMER, "DisplayName": "Amy's Other Shop", "CompanyName": "Other"},
+    )
+    deliver_and_sync()
+
+    assert len(crm_records("Accounts")) == 2
+    assert len(crm_records("Contacts")) == 1
+    error = SyncError.objects.get(flow=flows["Contacts"])
+    assert error.category == "duplicate"
+    assert error.code == "DUPLICATE_DATA"
+    assert "duplicate" in error.message.lower()
+
+
+@E2E
+def test_throttling_storm_then_recovery_loses_nothing(qbo, qbo_company, flows, sleeps):
+    for n in range(5):
+        qbo_sandbox.record_create(company=qbo_company, entity="Customer", data=_customer(n))
+    FaultProfile.objects.update_or_create(vendor=Vendor.QBO, defaults={"rate_limit_per_minute": 1})
+    connection_test(qbo)  # the minute's one call: everything after it is a 429
+    deliver_and_sync()
+
+    assert len(sleeps) >= 4, "the HTTP layer backed off and retried"
+    errors = SyncError.objects.filter(flow=flows["Accounts"])
+    assert errors.count() == 5
+    assert {(e.category, e.status, e.code) for e in errors} == {
+        ("rate_limited", "retrying", "3001")
+    }
+    assert crm_records("Accounts") == []
+
+    FaultProfile.objects.filter(vendor=Vendor.QBO).update(rate_limit_per_minute=None)
+    SyncError.objects.update(next_retry_at=timezone.now())  # the backoff has passed
+    assert sync_errors_retry_due() == 10  # both flows' records
+    inbox_drain()
+
+    assert not SyncError.objects.filter(status__in=("open", "retrying")).exists()
+    assert sorted(a["Account_Name"] for a in crm_records("Accounts")) == [
+        f"Customer {n:04d}" for n in range(5)
+    ]
+    assert len(crm_records("Contacts")) == 5
+
+
+@E2E
+def test_an_access_token_expiring_mid_run_is_refreshed_once(qbo, qbo_company, flows):
+    qbo_sandbox.record_create(company=qbo_company, entity="Customer", data=CUSTOMER)
+    Token.objects.filter(kind=Token.Kind.ACCESS).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    old_refresh = qbo.refresh_token
+
+    deliver_and_sync()
+
+    assert len(crm_records("Accounts")) == 1
+    qbo.refresh_from_db()
+    assert qbo.refresh_token != old_refresh  # rotated and saved
+
+
+class WorkerKilled(BaseException):
+    """Stands for SIGKILL: nothing in the worker gets to clean up."""
+
+
+@E2E
+def test_a_worker_killed_mid_batch_leaves_no_duplicates_and_loses_nothing(
+    qbo_company, flows, monkeypatch
+):
+    for n in range(3):
+        qbo_sandbox.record_create(company=qbo_company, entity="Customer", data=_customer(n))
+    real_record = engine._record_outcome
+    calls = {"n": 0}
+
+    def dies_after_the_second_write(ctx, item, outcome):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise WorkerKilled  # the CRM has the records; the links are not recorded
+        real_record(ctx, item, outcome)
+
+    monkeypatch.setattr(engine, "_record_outcome", dies_after_the_second_write)
+    with pytest.raises(WorkerKilled):
+        deliver_and_sync()
+    monkeypatch.setattr(engine, "_record_outcome", real_record)
+    assert ChangeEvent.objects.filter(status="processing").count() == 3
+
+    ChangeEvent.objects.filter(status="processing").update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    inbox_drain()  # another worker takes the abandoned events over
+
+    assert ChangeEvent.objects.exclude(status="done").count() == 0
+    assert sorted(a["QBO_Id"] for a in crm_records("Accounts")) == sorted(
+        RecordLink.objects.filter(flow=flows["Accounts"]).values_list("source_id", flat=True)
+    )
+    assert len(crm_records("Accounts")) == 3
+    assert len(crm_records("Contacts")) == 3
+
+
+@E2E
+def test_a_paused_flow_says_so_and_catches_up_on_resume(qbo_company, flows):
+    flow_pause(flows["Accounts"])
+    flow_pause(flows["Contacts"])
+    qbo_sandbox.record_create(company=qbo_company, entity="Customer", data=CUSTOMER)
+    deliver_and_sync()
+
+    assert crm_records("Accounts") == []
+    error = SyncError.objects.get(flow=flows["Accounts"])
+    assert error.category == "paused"
+    assert error.message.startswith("Sync is paused for this module as of ")
+
+    for flow in flows.values():
+        flow.refresh_from_db()
+        engine.flow_resume_catch_up(flow)
+    inbox_drain()
+
+    assert len(crm_records("Accounts")) == 1 and len(crm_records("Contacts")) == 1
+    assert not SyncError.objects.filter(status__in=("open", "retrying")).exists()
+
+
+@E2E
+def test_vendors_flow_and_an_edition_without_vendors(qbo, crm, crm_org, qbo_company):
+    flow = flow_create_with_defaults(
+        name="Vendors", source=qbo, target=crm, source_entity="Vendor", target_entity="Vendors"
+    )
+    qbo_sandbox.record_create(
+        company=qbo_company,
+        entity="Vendor",
+        data={
+            "DisplayName": "Books by Bessie",
+            "PrimaryEmailAddr": {"Address": "bessie@example.com"},
+        },
+    )
+    deliver_and_sync()
+    (vendor,) = crm_records("Vendors")
+    assert (vendor["Vendor_Name"], vendor["Email"]) == ("Books by Bessie", "bessie@example.com")
+
+    zoho_sandbox.crm_org_update(org=crm_org, vendors_enabled=False)
+    qbo_sandbox.record_create(
+        company=qbo_company, entity="Vendor", data={"DisplayName": "Brosnahan Insurance"}
+    )
+    deliver_and_sync()
+    error = SyncError.objects.get(flow=flow)
+    assert error.category == "module_unavailable"
+    assert error.source_name == "Brosnahan Insurance"
