@@ -140,7 +140,7 @@ def test_flow_create_with_defaults(qbo: Connection, crm: Connection):
         options={"dry_run": True},
     )
     flow.refresh_from_db()
-    assert flow.match_keys == ["link", "external_id", "email", "phone", "name"]
+    assert flow.match_keys == ["link", "external_id", "email", "phone"]  # never a last name alone
     assert flow.options == {
         "parent": {"target_entity": "Accounts", "lookup_field": "Account_Name"},
         "dry_run": True,
