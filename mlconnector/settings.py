@@ -97,7 +97,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # read-check-write sequences (token refresh, event claims) serialise as row locks do on
     # PostgreSQL; the timeout lets concurrent writers wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 30, "init_command": "PRAGMA journal_mode=WAL;"}
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
     # A file, not memory, so that threads in the tests share it; one per process so that
     # concurrent test runs on one machine never share a test database.

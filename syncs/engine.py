@@ -251,8 +251,12 @@ def records_sync(ctx: FlowContext, records: Sequence[Record]) -> RunCounts:
             )
         ctx.counts += RunCounts(skipped=len(planned))
     elif planned:
-        for item, outcome in zip(planned, _write(ctx, planned), strict=True):
-            _record_outcome(ctx, item, outcome)
+        outcomes = _write(ctx, planned)
+        # Each record is its own atomic unit (a savepoint: link and audit, or an error); the
+        # batch commits once. A crash before the commit repeats the batch, which is idempotent.
+        with transaction.atomic():
+            for item, outcome in zip(planned, outcomes, strict=True):
+                _record_outcome(ctx, item, outcome)
     added = ctx.counts
     return RunCounts(
         added.read - before.read,
