@@ -29,6 +29,37 @@ WRITE_LIMIT = 100
 MESSAGES = {"insert": "record added", "update": "record updated"}
 
 
+class ValueIndex:
+    """The module's unique and duplicate-check values, read once per write call: looking each
+    row's values up in the database would scan the module per row (quadratic on a backfill).
+    Keys are lower-cased, as Zoho compares them case-insensitively; the writes of the call keep
+    it current."""
+
+    def __init__(self, org: CrmOrg, module: ModuleDef, names: Iterable[str]) -> None:
+        self.names = set(names)
+        self.values: dict[str, dict[str, int]] = {name: {} for name in self.names}
+        rows = _live(org, module).order_by("pk").values_list("pk", "data")
+        for pk, data in rows:
+            self.add(pk, data)
+
+    def find(self, name: str, value: Any) -> int | None:
+        if not isinstance(value, str) or not value or name not in self.values:
+            return None
+        return self.values[name].get(value.lower())
+
+    def add(self, pk: int, data: dict[str, Any]) -> None:
+        for name in self.names:
+            value = data.get(name)
+            if isinstance(value, str) and value:
+                self.values[name].setdefault(value.lower(), pk)
+
+    def remove(self, pk: int, data: dict[str, Any]) -> None:
+        for name in self.names:
+            value = data.get(name)
+            if isinstance(value, str) and self.values[name].get(value.lower()) == pk:
+                del self.values[name][value.lower()]
+
+
 @dataclass
 class WriteBatch:
     """What one write call did, for its answer and its notifications."""
@@ -53,10 +84,13 @@ def records_write(
     with transaction.atomic():
         org = CrmOrg.objects.select_for_update().get(pk=org.pk)
         checker = Checker(org, module)
+        unique = ValueIndex(
+            org, module, [*(f.api_name for f in module.fields if f.unique), *dup_fields]
+        )
         for index, row in enumerate(rows):
             checker.index = index
             try:
-                batch.entries.append(_row_write(checker, row, mode, dup_fields, batch))
+                batch.entries.append(_row_write(checker, row, mode, dup_fields, batch, unique))
             except RecordError as failure:
                 batch.entries.append(failure.entry)
         crm_notify(org=org, module=module.api_name, operation="insert", ids=batch.inserted)
@@ -155,13 +189,18 @@ def write_status(batch: WriteBatch, mode: str) -> int:
 
 
 def _row_write(
-    checker: Checker, row: Any, mode: str, dup_fields: list[str], batch: WriteBatch
+    checker: Checker,
+    row: Any,
+    mode: str,
+    dup_fields: list[str],
+    batch: WriteBatch,
+    unique: ValueIndex,
 ) -> dict[str, Any]:
-    existing, dup_field = _target(checker, row, mode, dup_fields)
+    existing, dup_field = _target(checker, row, mode, dup_fields, unique)
     if existing is not None and existing.locked:
         raise RecordError(_locked(existing.record_id))
     stored = record_check(checker, row, existing=existing)
-    _unique_check(checker, stored, exclude=existing)
+    _unique_check(checker, stored, exclude=existing, unique=unique)
     now = now_seconds()
     if existing is None:
         record = CrmRecord.objects.create(
@@ -177,15 +216,17 @@ def _row_write(
     else:
         changed = {k: v for k, v in stored.items() if existing.data.get(k) != v}
         CrmRecord.objects.filter(pk=existing.pk).update(data=stored, modified_at=now)
+        unique.remove(existing.pk, existing.data)
         existing.modified_at = now
         record = existing
         batch.updated[record.record_id] = changed
         action = "update"
+    unique.add(record.pk, stored)
     return _success(checker.org, record, action, dup_field if mode == "upsert" else None, mode)
 
 
 def _target(
-    checker: Checker, row: Any, mode: str, dup_fields: list[str]
+    checker: Checker, row: Any, mode: str, dup_fields: list[str], unique: ValueIndex
 ) -> tuple[CrmRecord | None, str | None]:
     """The record a row writes to (None: a new one) and, for upsert, the field that matched."""
     if mode == "insert" or not isinstance(row, dict):
@@ -205,26 +246,21 @@ def _target(
             )
         )
     for name in dup_fields:
-        value = row.get(name)
-        if isinstance(value, str) and value:
-            match = live.filter(**{f"data__{name}__iexact": value}).order_by("pk").first()
-            if match is not None:
-                return match, name
+        pk = unique.find(name, row.get(name))
+        if pk is not None:
+            return live.get(pk=pk), name
     return None, None
 
 
-def _unique_check(checker: Checker, stored: dict[str, Any], *, exclude: CrmRecord | None) -> None:
+def _unique_check(
+    checker: Checker, stored: dict[str, Any], *, exclude: CrmRecord | None, unique: ValueIndex
+) -> None:
     for fdef in checker.module.fields:
-        value = stored.get(fdef.api_name)
-        if not fdef.unique or not isinstance(value, str) or not value:
+        if not fdef.unique:
             continue
-        clash = _live(checker.org, checker.module).filter(
-            **{f"data__{fdef.api_name}__iexact": value}
-        )
-        if exclude is not None:
-            clash = clash.exclude(pk=exclude.pk)
-        other = clash.first()
-        if other is not None:
+        pk = unique.find(fdef.api_name, stored.get(fdef.api_name))
+        if pk is not None and (exclude is None or pk != exclude.pk):
+            other = CrmRecord.objects.get(pk=pk)
             raise RecordError(_duplicate(checker, fdef.api_name, other))
 
 
