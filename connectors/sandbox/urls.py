@@ -5,4 +5,5 @@ app_name = "sandbox"
 urlpatterns = [
     path("qbo/", include("connectors.sandbox.qbo.urls")),
     path("zoho/", include("connectors.sandbox.zoho.urls")),
+    path("", include("connectors.sandbox.console.urls")),
 ]
