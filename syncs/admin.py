@@ -101,7 +101,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class FieldMappingFormSet(BaseInlineFormSet):
     """Mappings are checked against the target's own field metadata before they are saved:
     an unknown field, a transform that does not fit its type, or a mandatory field left unmapped
-    is refused with a clear message."""
+    is refused with a clear message. The admin reads the metadata first and passes it in."""
+
+    def __init__(self, *args, target_schema=None, **kwargs) -> None:
+        self.target_schema = target_schema
+        super().__init__(*args, **kwargs)
 
     def clean(self) -> None:
         super().clean()
@@ -121,12 +125,13 @@ class FieldMappingFormSet(BaseInlineFormSet):
             and not form.cleaned_data.get("DELETE")
             and form.cleaned_data.get("target_field")
         ]
-        try:
-            schema = adapter_for(self.instance.target).schema(self.instance.target_entity)
-        except (ConnectorError, LookupError) as exc:
+        schema = self.target_schema
+        if isinstance(schema, Exception):
             raise ValidationError(
-                f"The mappings could not be checked against {self.instance.target}: {exc}"
-            ) from exc
+                f"The mappings could not be checked against {self.instance.target}: {schema}"
+            )
+        if schema is None:
+            return
         problems = mapping_validate(rules, target_schema=schema)
         if problems:
             raise ValidationError(problems)
@@ -166,6 +171,25 @@ class SyncFlowAdmin(admin.ModelAdmin):
     inlines = (FieldMappingInline,)
     actions = ("pause_selected", "resume_selected", "run_selected")
     change_form_template = "admin/syncs/syncflow/change_form.html"
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The target's field metadata is read before Django opens the change form's
+        # transaction: no HTTP call is ever made while holding a database transaction.
+        request._target_schema = None
+        if request.method == "POST" and object_id:
+            flow = SyncFlow.objects.select_related("target").filter(pk=object_id).first()
+            if flow is not None:
+                try:
+                    request._target_schema = adapter_for(flow.target).schema(flow.target_entity)
+                except (ConnectorError, LookupError) as exc:
+                    request._target_schema = exc
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, FieldMappingInline):
+            kwargs["target_schema"] = getattr(request, "_target_schema", None)
+        return kwargs
 
     def get_urls(self):
         def wrap(view):
