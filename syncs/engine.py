@@ -499,7 +499,13 @@ def flow_poll(flow: SyncFlow, *, triggered_by: str = "schedule") -> SyncRun | No
                 flow, side="source", position={"modified_since": newest.isoformat()}
             )
 
-    return _run_pages(flow, run, since=since, after_page=advance)
+    run = _run_pages(flow, run, since=since, after_page=advance)
+    # Everything changed before the poll began is now recorded; the next poll starts there
+    # (less the overlap), so a quiet source never drifts out of CDC's 30-day window.
+    flow_cursor_advance(
+        flow, side="source", position={"modified_since": run.started_at.isoformat()}
+    )
+    return run
 
 
 def flow_history_run(flow: SyncFlow, *, triggered_by: str = "admin") -> SyncRun:

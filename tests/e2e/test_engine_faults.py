@@ -225,3 +225,19 @@ def test_vendors_flow_and_an_edition_without_vendors(qbo, crm, crm_org, qbo_comp
     error = SyncError.objects.get(flow=flow)
     assert error.category == "module_unavailable"
     assert error.source_name == "Brosnahan Insurance"
+
+
+@E2E
+def test_reconciliation_catches_a_change_whose_webhook_was_lost(qbo_company, flows):
+    FaultProfile.objects.update_or_create(vendor=Vendor.QBO, defaults={"webhooks_enabled": False})
+    qbo_sandbox.record_create(company=qbo_company, entity="Customer", data=CUSTOMER)
+
+    for flow in flows.values():  # the scheduled reconcile, parents first
+        engine.flow_poll(flow)
+
+    assert len(crm_records("Accounts")) == 1 and len(crm_records("Contacts")) == 1
+    accounts = SyncFlow.objects.get(pk=flows["Accounts"].pk)
+    assert accounts.cursor["source"]["modified_since"]
+    second = engine.flow_poll(accounts)  # CDC from the cursor: nothing new, nothing written
+    assert (second.created_count, second.updated_count) == (0, 0)
+    assert second.source_api_calls == 1
