@@ -232,8 +232,51 @@ def _record_outcome(ctx: FlowContext, item: Planned, outcome: WriteOutcome) -> N
     ctx.counts += RunCounts(created=1) if created else RunCounts(updated=1)
 
 
+def _parent_flow(flow: SyncFlow) -> SyncFlow | None:
+    parent = flow.options.get("parent")
+    if not parent:
+        return None
+    return (
+        SyncFlow.objects.filter(
+            source=flow.source,
+            target=flow.target,
+            source_entity=flow.source_entity,
+            target_entity=parent["target_entity"],
+        )
+        .exclude(state=SyncFlow.State.DISABLED)
+        .select_related("source", "target")
+        .first()
+    )
+
+
+def _dependencies_first(ctx: FlowContext, records: Sequence[Record]) -> None:
+    """A child record (a Contact) needs its parent (the Account) on the target: records whose
+    parent is not linked yet go through the parent flow first, in the same run."""
+    parent = _parent_flow(ctx.flow)
+    if parent is None or _blocked(parent) is not None:
+        return
+    linked = set(
+        RecordLink.objects.filter(flow=parent, source_id__in=[r.id for r in records]).values_list(
+            "source_id", flat=True
+        )
+    )
+    missing = [r for r in records if r.id not in linked and not r.deleted]
+    if not missing:
+        return
+    run = run_start(flow=parent, kind=ctx.run.kind, triggered_by=f"dependency of {ctx.flow}")
+    with count_calls() as calls:
+        parent_ctx = flow_context(parent, run, force=False)
+        try:
+            records_sync(parent_ctx, missing)
+        except ConnectorError as exc:
+            _finish(parent_ctx, calls, fatal=str(exc))
+            return  # the children get missing_dependency errors naming what is missing
+    _finish(parent_ctx, calls)
+
+
 def records_sync(ctx: FlowContext, records: Sequence[Record]) -> RunCounts:
     """Map, match, write and record one batch of source records for one flow."""
+    _dependencies_first(ctx, records)
     before = ctx.counts
     ctx.counts += RunCounts(read=len(records))
     planned = _plan(ctx, records)
@@ -528,6 +571,11 @@ def flow_history_run(flow: SyncFlow, *, triggered_by: str = "admin") -> SyncRun:
         flow_history_finish(flow, error=str(exc))
         raise
     flow_history_finish(flow)
+    if not (flow.cursor.get("source") or {}).get("modified_since"):
+        # Everything changed before the backfill began is recorded: reconciliation starts there.
+        flow_cursor_advance(
+            flow, side="source", position={"modified_since": run.started_at.isoformat()}
+        )
     return run
 
 

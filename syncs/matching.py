@@ -17,7 +17,7 @@ from typing import Any
 from syncs.mapping import TargetSchema
 from syncs.models import FieldMapping, RecordLink, SyncFlow
 
-INDEX_THRESHOLD = 25  # unlinked records in one batch above which reading the target pays off
+INDEX_THRESHOLD = 25  # searches a batch would need, above which reading the target pays off
 _DIGITS = re.compile(r"\D")
 
 
@@ -68,7 +68,8 @@ class TargetMatcher:
 
     def prepare(self, unlinked: int) -> None:
         """Read the whole target once when that costs fewer calls than searching per record."""
-        if self.index is not None or unlinked <= INDEX_THRESHOLD or not self.fields.by_key:
+        searches = unlinked * len(self.fields.by_key)  # one search per record and key
+        if self.index is not None or searches <= INDEX_THRESHOLD or not self.fields.by_key:
             return
         index: dict[str, dict[str, list[str]]] = {key: {} for key in self.fields.by_key}
         for page in self.adapter.changed(self.flow.target_entity, since=None):

@@ -90,9 +90,11 @@ def tokens_refresh() -> int:
     soon = timezone.now() + REFRESH_AHEAD
     due = Connection.objects.filter(
         status=Connection.Status.CONNECTED, access_token_expires_at__lte=soon
-    ).exclude(refresh_token="")
+    )
     refreshed = 0
     for connection in due:
+        if not connection.refresh_token:  # encrypted: not filterable in the database
+            continue
         try:
             connection_access_token(connection)
             refreshed += 1

@@ -10,12 +10,15 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.core.cache import cache
+
 from connectors.adapter import Record, WriteItem, WriteOutcome
 from connectors.exceptions import PermanentError
 from connectors.models import Connection
 from connectors.zoho_crm.client import FieldMeta, RecordResult, ZohoCrmClient
 from syncs.mapping import FieldSpec, TargetSchema
 
+SCHEMA_CACHE_SECONDS = 300
 NAME_FIELDS = (
     "Account_Name",
     "Vendor_Name",
@@ -78,9 +81,16 @@ class ZohoCrmAdapter:
         self._schemas: dict[str, TargetSchema] = {}
 
     def schema(self, entity: str) -> TargetSchema:
+        """The module's fields, from Zoho's metadata; kept a few minutes in the shared cache so
+        that a live change does not cost a metadata call each time."""
         if entity not in self._schemas:
-            fields = {meta.api_name: _spec(meta) for meta in self.client.fields(entity)}
-            self._schemas[entity] = TargetSchema(label=f"Zoho CRM {entity}", fields=fields)
+            key = f"zoho_crm:schema:{self.client.connection.pk}:{entity}"
+            schema = cache.get(key)
+            if schema is None:
+                fields = {meta.api_name: _spec(meta) for meta in self.client.fields(entity)}
+                schema = TargetSchema(label=f"Zoho CRM {entity}", fields=fields)
+                cache.set(key, schema, SCHEMA_CACHE_SECONDS)
+            self._schemas[entity] = schema
         return self._schemas[entity]
 
     def _field_names(self, entity: str) -> list[str]:

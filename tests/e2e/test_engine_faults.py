@@ -3,11 +3,12 @@ that dies mid-batch. Nothing is lost and nothing is written twice."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
 
+from connectors.models import Connection
 from connectors.sandbox.models import FaultProfile, Vendor
 from connectors.sandbox.qbo import services as qbo_sandbox
 from connectors.sandbox.qbo.models import Token
@@ -16,8 +17,8 @@ from connectors.services import connection_test
 from syncs import engine
 from syncs.engine import inbox_drain, sync_errors_retry
 from syncs.models import ChangeEvent, RecordLink, SyncError, SyncFlow
-from syncs.services import flow_create_with_defaults, flow_pause
-from syncs.tasks import sync_errors_retry_due
+from syncs.services import flow_create_with_defaults, flow_history_start, flow_pause
+from syncs.tasks import sync_errors_retry_due, tokens_refresh
 from tests.e2e.conftest import E2E
 from tests.e2e.test_qbo_to_crm import CUSTOMER, crm_records, deliver_and_sync
 
@@ -241,3 +242,36 @@ def test_reconciliation_catches_a_change_whose_webhook_was_lost(qbo_company, flo
     second = engine.flow_poll(accounts)  # CDC from the cursor: nothing new, nothing written
     assert (second.created_count, second.updated_count) == (0, 0)
     assert second.source_api_calls == 1
+
+
+@E2E
+def test_contacts_backfill_before_accounts_syncs_each_account_first(qbo_company, flows):
+    FaultProfile.objects.update_or_create(vendor=Vendor.QBO, defaults={"webhooks_enabled": False})
+    for n in range(3):
+        qbo_sandbox.record_create(company=qbo_company, entity="Customer", data=_customer(n))
+    contacts = flows["Contacts"]
+    flow_history_start(contacts, since=date(2000, 1, 1))
+
+    run = engine.flow_history_run(contacts)
+
+    assert (run.created_count, run.failed_count) == (3, 0)
+    accounts = {a["id"] for a in crm_records("Accounts")}
+    assert len(accounts) == 3
+    assert {c["Account_Name"]["id"] for c in crm_records("Contacts")} == accounts
+    assert not SyncError.objects.exists()
+    contacts.refresh_from_db()
+    assert contacts.cursor["source"]["modified_since"]  # reconciliation starts after the backfill
+
+
+@E2E
+def test_the_token_refresh_task_refreshes_what_expires_soon(qbo):
+    Connection.objects.filter(pk=qbo.pk).update(
+        access_token_expires_at=timezone.now() + timedelta(minutes=3)
+    )
+    old = Connection.objects.get(pk=qbo.pk).access_token
+
+    assert tokens_refresh() == 1
+
+    fresh = Connection.objects.get(pk=qbo.pk)
+    assert fresh.access_token != old
+    assert fresh.access_token_expires_at > timezone.now() + timedelta(minutes=50)

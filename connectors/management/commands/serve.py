@@ -18,6 +18,10 @@ from django.core.management.base import BaseCommand, CommandError
 MANAGE = str(Path(settings.BASE_DIR) / "manage.py")
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Start the web server and a worker together (what `make run` runs)."
 
@@ -33,6 +37,8 @@ class Command(BaseCommand):
             call_command("setup_schedules")
         base = f"http://{host}:{port}"
         processes: list[subprocess.Popen] = []
+        # A SIGTERM (a process manager, `kill`) stops both children as Ctrl-C does.
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)
         try:
             processes.append(
                 subprocess.Popen(
