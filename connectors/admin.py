@@ -3,6 +3,8 @@ Reconnect and Test buttons as per-object admin views (as Django's UserAdmin does
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -158,6 +160,8 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Region")
     def region(self, obj: Connection) -> str:
+        if obj.oauth_base_url:  # pointed at a local fake or another server
+            return f"Custom ({urlsplit(obj.oauth_base_url).netloc})"
         if obj.system in (Connection.System.ZOHO_CRM, Connection.System.ZOHO_BOOKS):
             return obj.get_data_centre_display()
         if obj.system == Connection.System.QBO:

@@ -153,6 +153,25 @@ class FieldMappingInline(admin.TabularInline):
     ordering = ("position", "pk")
 
 
+class _SystemFilter(admin.SimpleListFilter):
+    side = ""
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(Connection.System.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        return queryset.filter(**{f"{self.side}__system": value}) if value else queryset
+
+
+class SourceSystemFilter(_SystemFilter):
+    title, parameter_name, side = "source system", "source_system", "source"
+
+
+class TargetSystemFilter(_SystemFilter):
+    title, parameter_name, side = "target system", "target_system", "target"
+
+
 @admin.register(SyncFlow)
 class SyncFlowAdmin(admin.ModelAdmin):
     list_display = (
@@ -165,7 +184,7 @@ class SyncFlowAdmin(admin.ModelAdmin):
         "open_errors",
         "history_progress",
     )
-    list_filter = ("state", "direction", "source__system", "target__system")
+    list_filter = ("state", "direction", SourceSystemFilter, TargetSystemFilter)
     search_fields = ("name", "source__name", "target__name", "source_entity", "target_entity")
     list_select_related = ("source", "target")
     inlines = (FieldMappingInline,)
