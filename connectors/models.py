@@ -73,6 +73,11 @@ class Connection(models.Model):
         help_text="When access tokens were minted recently (Zoho allows 10 per 10 minutes).",
     )
     token_refresh_blocked_until = models.DateTimeField(null=True, blank=True)
+    token_refresh_claimed_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A worker is refreshing the access token; the others wait for its result.",
+    )
 
     realm_id = models.CharField("QBO realm id", max_length=64, blank=True, db_index=True)
     organization_id = models.CharField("Zoho organization id", max_length=64, blank=True)

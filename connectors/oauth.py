@@ -1,5 +1,5 @@
 """OAuth 2.0 for QuickBooks Online and Zoho: the authorize URL with a signed single-use state,
-the code exchange (exactly once), and access tokens kept valid by a refresh under a row lock.
+the code exchange (exactly once), and access tokens kept valid by one refresh at a time.
 
 Vendor differences live in the two providers below; everything else is shared.
 Reference: https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0
@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,6 +43,10 @@ REFRESH_MARGIN = timedelta(minutes=5)
 ZOHO_TOKENS_PER_WINDOW = 10
 ZOHO_TOKEN_WINDOW = timedelta(minutes=10)
 ZOHO_THROTTLE_BACKOFF = timedelta(minutes=15)
+# How long one worker may take to refresh before another may try: longer than a token call with
+# its timeouts. Others poll for its result meanwhile.
+REFRESH_LEASE = timedelta(seconds=90)
+REFRESH_POLL_SECONDS = 0.1
 LOCAL_BUDGET = "local_token_budget"
 
 # Token-endpoint errors that mean "this grant will never work again": someone must reconnect.
@@ -461,38 +466,64 @@ _REFRESHED_FIELDS = (
 
 
 def connection_refresh(connection: Connection, *, stale_token: str = "") -> str:
-    """Refresh under a row lock, re-reading the row inside it, so concurrent workers refresh once.
+    """Refresh once across workers; the new tokens (QBO rotates the refresh token) are committed
+    before anyone uses them.
 
-    The new tokens (QBO rotates the refresh token) are committed before anyone uses them.
+    A short locked transaction re-reads the row and either finds the work done or claims the
+    refresh with a lease; the token call runs outside any transaction, and a second short one
+    saves what it answered. Holding the lock across the call would hold SQLite's whole-database
+    write lock for as long as the token server takes (every webhook waits), and deadlock against
+    the sandbox's token endpoint, which answers from the same database.
     """
+    row = _refresh_claim(connection, stale_token)
+    if row is None:
+        return connection.access_token
     failure: ConnectorError | None = None
+    try:
+        tokens = _refresh_call(row)
+    except AuthError as exc:
+        row.status = Connection.Status.NEEDS_REAUTH
+        row.last_error = f"Reconnect needed: the refresh token was rejected ({exc.message})."
+        failure = exc
+    except TokenThrottled as exc:
+        if exc.code != LOCAL_BUDGET:  # Zoho said no: its lockout lasts minutes.
+            row.token_refresh_blocked_until = timezone.now() + ZOHO_THROTTLE_BACKOFF
+        row.last_error = str(exc)
+        failure = exc
+    except BaseException:
+        Connection.objects.filter(pk=row.pk).update(token_refresh_claimed_until=None)
+        raise
+    else:
+        _tokens_apply(row, tokens, minted=True)
+        row.token_refresh_blocked_until = None
+        row.last_error = ""
+    row.token_refresh_claimed_until = None
     with transaction.atomic():
-        row = Connection.objects.select_for_update().get(pk=connection.pk)
-        replaced = not stale_token or row.access_token != stale_token
-        if replaced and row.access_token_is_fresh(REFRESH_MARGIN):
-            _copy_fields(row, connection)
-            return row.access_token
-        try:
-            tokens = _refresh_call(row)
-        except AuthError as exc:
-            row.status = Connection.Status.NEEDS_REAUTH
-            row.last_error = f"Reconnect needed: the refresh token was rejected ({exc.message})."
-            failure = exc
-        except TokenThrottled as exc:
-            if exc.code != LOCAL_BUDGET:  # Zoho said no: its lockout lasts minutes.
-                row.token_refresh_blocked_until = timezone.now() + ZOHO_THROTTLE_BACKOFF
-            row.last_error = str(exc)
-            failure = exc
-        else:
-            _tokens_apply(row, tokens, minted=True)
-            row.token_refresh_blocked_until = None
-            row.last_error = ""
-        row.save(update_fields=[*_REFRESHED_FIELDS, "updated_at"])
+        row.save(update_fields=[*_REFRESHED_FIELDS, "token_refresh_claimed_until", "updated_at"])
     _copy_fields(row, connection)
     if failure is not None:
         logger.warning("Token refresh for connection %s failed: %s", connection.pk, failure)
         raise failure
     return row.access_token
+
+
+def _refresh_claim(connection: Connection, stale_token: str) -> Connection | None:
+    """The locked row, now claimed for a refresh by this worker; or None, with `connection`
+    updated, when another worker has already replaced the token. While another worker holds
+    the claim, wait for its result (a claim left by a dead worker lapses)."""
+    while True:
+        with transaction.atomic():
+            row = Connection.objects.select_for_update().get(pk=connection.pk)
+            replaced = not stale_token or row.access_token != stale_token
+            if replaced and row.access_token_is_fresh(REFRESH_MARGIN):
+                _copy_fields(row, connection)
+                return None
+            now = timezone.now()
+            if not row.token_refresh_claimed_until or row.token_refresh_claimed_until <= now:
+                row.token_refresh_claimed_until = now + REFRESH_LEASE
+                row.save(update_fields=["token_refresh_claimed_until"])
+                return row
+        time.sleep(REFRESH_POLL_SECONDS)
 
 
 def _refresh_call(row: Connection) -> TokenSet:
