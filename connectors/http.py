@@ -22,6 +22,7 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import F
+from django.utils import timezone
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
@@ -182,7 +183,7 @@ class ApiSession:
                 f"Could not reach {self.connection.get_system_display()}: {type(exc).__name__}",
                 system=self.connection.system,
             ) from exc
-        self._count()
+        self._count(ok=response.status_code < 400)
         logger.info(
             "%s %s %s -> %s in %.0f ms",
             self.connection.system,
@@ -193,10 +194,12 @@ class ApiSession:
         )
         return response
 
-    def _count(self) -> None:
-        type(self.connection).objects.filter(pk=self.connection.pk).update(
-            api_call_count=F("api_call_count") + 1
-        )
+    def _count(self, *, ok: bool = False) -> None:
+        """One UPDATE a call: the call count, and when the vendor last answered well."""
+        values: dict[str, Any] = {"api_call_count": F("api_call_count") + 1}
+        if ok:
+            values["last_ok_at"] = timezone.now()
+        type(self.connection).objects.filter(pk=self.connection.pk).update(**values)
         counter = _call_counter.get()
         if counter is not None:
             counter[self.connection.system] += 1

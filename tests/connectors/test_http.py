@@ -263,3 +263,19 @@ def test_expiry_margin_refreshes_five_minutes_early(mock_http):
     mock_http.get(COMPANY_INFO, json=qbo_company_info_body())
     QboClient(connection).ping()
     assert mock_http.calls[0].request.url == QBO_TOKEN_URL
+
+
+def test_a_good_answer_records_when_the_vendor_last_answered_well(qbo, mock_http):
+    mock_http.get(
+        COMPANY_INFO,
+        status=400,
+        json={"Fault": {"Error": [{"Message": "bad", "code": "2010"}], "type": "ValidationFault"}},
+    )
+    with pytest.raises(PermanentError):
+        QboClient(qbo).ping()
+    qbo.refresh_from_db()
+    assert qbo.last_ok_at is None
+    mock_http.get(COMPANY_INFO, json=qbo_company_info_body())
+    QboClient(qbo).ping()
+    qbo.refresh_from_db()
+    assert qbo.last_ok_at is not None and qbo.api_call_count == 2

@@ -306,6 +306,8 @@ def _check_name_free(record: Record, spec: EntitySpec) -> None:
         Record.objects.filter(
             company_id=record.company_id, name_space=record.name_space, name_key=record.name_key
         )
+        # Restating the partial unique index's condition lets SQLite use that index.
+        .exclude(name_key="")
         .exclude(pk=record.pk)
         .first()
     )
