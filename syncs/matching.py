@@ -9,15 +9,20 @@ record.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
+
 from syncs.mapping import TargetSchema
 from syncs.models import FieldMapping, RecordLink, SyncFlow
 
-INDEX_THRESHOLD = 25  # searches a batch would need, above which reading the target pays off
+INDEX_THRESHOLD = 25  # searches above which reading a target of unknown size pays off
+TARGET_PAGE = 200  # records per page when reading the target
+SIZE_MEMORY_SECONDS = 24 * 3600
 _DIGITS = re.compile(r"\D")
 
 
@@ -66,19 +71,31 @@ class TargetMatcher:
         self.fields = fields
         self.index: dict[str, dict[str, list[str]]] | None = None
 
+    def _size_key(self) -> str:
+        return f"syncs:target-size:{self.flow.target_id}:{self.flow.target_entity}"
+
     def prepare(self, unlinked: int) -> None:
-        """Read the whole target once when that costs fewer calls than searching per record."""
-        searches = unlinked * len(self.fields.by_key)  # one search per record and key
-        if self.index is not None or searches <= INDEX_THRESHOLD or not self.fields.by_key:
+        """Read the whole target once when that costs fewer calls than searching per record:
+        one search per record and key, against one call per page of the target (its size is
+        remembered from the last read; until then, assume a large one)."""
+        if self.index is not None or not unlinked or not self.fields.by_key:
+            return
+        searches = unlinked * len(self.fields.by_key)
+        size = cache.get(self._size_key())
+        pages = math.ceil((size + 1) / TARGET_PAGE) if size is not None else INDEX_THRESHOLD
+        if searches <= pages:
             return
         index: dict[str, dict[str, list[str]]] = {key: {} for key in self.fields.by_key}
+        count = 0
         for page in self.adapter.changed(self.flow.target_entity, since=None):
+            count += len(page)
             for record in page:
                 for key, target_field in self.fields.by_key.items():
                     value = normalise(key, record.data.get(target_field))
                     if value:
                         index[key].setdefault(value, []).append(record.id)
         self.index = index
+        cache.set(self._size_key(), count, SIZE_MEMORY_SECONDS)
 
     def remember(self, payload: Mapping[str, Any], target_id: str) -> None:
         """A record this run created: later records in the run can match it too."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from connectors.qbo.client import QboClient
 from connectors.sandbox.delivery import deliveries_run_due
 from connectors.sandbox.models import OutboundDelivery
 from connectors.sandbox.qbo import services as qbo_sandbox
 from connectors.sandbox.zoho.models import CrmRecord
 from syncs.engine import inbox_drain
-from syncs.models import AuditEntry, ChangeEvent, RecordLink, SyncError, SyncFlow
+from syncs.models import AuditEntry, ChangeEvent, RecordLink, SyncError, SyncFlow, SyncRun
 from syncs.services import flow_create_with_defaults
 from tests.e2e.conftest import E2E
 
@@ -124,3 +125,30 @@ def test_a_deactivated_customer_is_marked_inactive_never_deleted(qbo_company, fl
     assert account["QBO_Active"] is False
     assert len(crm_records("Contacts")) == 1
     assert ChangeEvent.objects.filter(status="done").count() == 2
+
+
+@E2E
+def test_200_new_customers_arrive_with_a_handful_of_crm_calls_per_hundred(qbo, qbo_company, flows):
+    customers = [
+        {
+            "DisplayName": f"Shop {n:03d}",
+            "GivenName": f"Ann{n}",
+            "FamilyName": f"Lee{n}",
+            "PrimaryEmailAddr": {"Address": f"shop{n}@example.com"},
+        }
+        for n in range(200)
+    ]
+    results = QboClient(qbo).batch([("create", "Customer", c) for c in customers])
+    assert all(r.error is None for r in results)
+
+    deliver_and_sync()
+
+    assert len(crm_records("Accounts")) == 200
+    contacts = crm_records("Contacts")
+    assert len(contacts) == 200 and len({c["Email"] for c in contacts}) == 200
+    runs = SyncRun.objects.filter(flow__in=flows.values())
+    crm_calls = sum(runs.values_list("target_api_calls", flat=True))
+    assert crm_calls <= 10, (
+        crm_calls
+    )  # per 200 records, both flows: metadata, one read, upserts of 100
+    assert not SyncError.objects.exists()
