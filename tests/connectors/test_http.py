@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import requests
@@ -30,10 +29,11 @@ from tests.factories import (
     qbo_company_info_body,
     qbo_token_body,
 )
+from tests.paths import FIXTURES as SHARED_FIXTURES_ROOT
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = SHARED_FIXTURES_ROOT
 COMPANY_INFO = f"{QBO_API}/v3/company/9341452732952867/companyinfo/9341452732952867"
 THROTTLE_XML = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><IntuitResponse time="2026-11-21T04:00:00.000-08:00">'

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,10 +12,11 @@ from responses import matchers
 from connectors.exceptions import NotFound, PermanentError
 from connectors.qbo.client import QboClient, qbo_quote
 from tests.factories import QBO_API, connected, connection_create
+from tests.paths import FIXTURES as SHARED_FIXTURES_ROOT
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo"
+FIXTURES = SHARED_FIXTURES_ROOT / "qbo"
 BASE = f"{QBO_API}/v3/company/9341452732952867"
 
 

@@ -6,17 +6,17 @@ import base64
 import hashlib
 import hmac
 import json
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
 from syncs.models import ChangeEvent
 from tests.factories import connection_create
+from tests.paths import FIXTURES as SHARED_FIXTURES_ROOT
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "qbo"
+FIXTURES = SHARED_FIXTURES_ROOT / "qbo"
 VERIFIER = "verifier-token-for-tests-0001"
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,10 +12,11 @@ from connectors.exceptions import PermanentError, RateLimited
 from connectors.models import Connection
 from connectors.zoho_crm.client import ZohoCrmClient
 from tests.factories import connected, connection_create
+from tests.paths import FIXTURES as SHARED_FIXTURES_ROOT
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "zoho"
+FIXTURES = SHARED_FIXTURES_ROOT / "zoho"
 API = "https://www.zohoapis.com/crm/v8"
 
 

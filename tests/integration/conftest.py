@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from connectors.sandbox.qbo import services as qbo_sandbox
 from connectors.sandbox.qbo.models import Company
 from connectors.sandbox.zoho import services as zoho_sandbox
 from connectors.sandbox.zoho.models import BooksOrganization, CrmOrg
+from tests.paths import FIXTURES as SHARED_FIXTURES_ROOT
 
 # What these tests touch. Naming the apps keeps Django from flushing, and re-creating content
 # types and permissions for, everything else after each transactional test. Live-server tests
@@ -47,7 +47,7 @@ ADMIN_APPS = [
 ]
 LIVE_ADMIN = pytest.mark.django_db(transaction=True, available_apps=ADMIN_APPS)
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = SHARED_FIXTURES_ROOT
 QBO_TOKEN_PATH = "/sandbox/qbo/oauth2/v1/tokens/bearer"
 ZOHO_TOKEN_PATH = "/sandbox/zoho/accounts/oauth/v2/token"
 

@@ -9,8 +9,9 @@ import pytest
 from connectors.models import Connection
 from syncs.models import SyncFlow
 from tests.factories import connection_create
+from tests.paths import FIXTURES as SHARED_FIXTURES_ROOT
 
-SHARED_FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+SHARED_FIXTURES = SHARED_FIXTURES_ROOT
 LOCAL_FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,6 +17,7 @@ import requests
 from connectors.sandbox.models import FaultProfile, Vendor
 from connectors.sandbox.qbo.models import Company
 from connectors.sandbox.qbo.services import company_create
+from tests.paths import FIXTURES as SHARED_FIXTURES_ROOT
 
 # The recorded payloads live next to the repository, as for the client tests.
 # Live-server tests need real commits; flushing only these apps' tables between tests (not the
@@ -26,7 +26,7 @@ LIVE_DB = pytest.mark.django_db(
     transaction=True,
     available_apps=["connectors.sandbox", "connectors.sandbox.qbo", "django_q"],
 )
-FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "qbo"
+FIXTURES = SHARED_FIXTURES_ROOT / "qbo"
 CLIENT_ID = "ml-connector-test-app"
 CLIENT_SECRET = "test-client-secret"
 REDIRECT_URI = "http://localhost/connections/1/callback/"
