@@ -188,7 +188,13 @@ class SyncFlowAdmin(admin.ModelAdmin):
     search_fields = ("name", "source__name", "target__name", "source_entity", "target_entity")
     list_select_related = ("source", "target")
     inlines = (FieldMappingInline,)
-    actions = ("pause_selected", "resume_selected", "run_selected")
+    actions = (
+        "pause_selected",
+        "resume_selected",
+        "run_selected",
+        "disable_selected",
+        "enable_selected",
+    )
     change_form_template = "admin/syncs/syncflow/change_form.html"
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
@@ -222,6 +228,22 @@ class SyncFlowAdmin(admin.ModelAdmin):
             path("<int:pk>/force/", wrap(admin_views.force_view), name="syncs_syncflow_force"),
             *super().get_urls(),
         ]
+
+    @admin.action(
+        description="Disable selected flows (no syncing, no errors)", permissions=["change"]
+    )
+    def disable_selected(self, request: HttpRequest, queryset: QuerySet[SyncFlow]) -> None:
+        disabled = queryset.exclude(state=SyncFlow.State.DISABLED).update(
+            state=SyncFlow.State.DISABLED, paused_at=None
+        )
+        self.message_user(request, f"Disabled {disabled} flow(s).", messages.SUCCESS)
+
+    @admin.action(description="Enable selected flows", permissions=["change"])
+    def enable_selected(self, request: HttpRequest, queryset: QuerySet[SyncFlow]) -> None:
+        enabled = queryset.filter(state=SyncFlow.State.DISABLED).update(state=SyncFlow.State.ACTIVE)
+        self.message_user(
+            request, f"Enabled {enabled} flow(s); Run now to catch up.", messages.SUCCESS
+        )
 
     @admin.action(description="Run selected flows now", permissions=["change"])
     def run_selected(self, request: HttpRequest, queryset: QuerySet[SyncFlow]) -> None:

@@ -4,7 +4,9 @@ then sent by a worker, retried with backoff while the receiver fails."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import requests
 from django.db import transaction
@@ -12,7 +14,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from connectors.http import build_session
-from connectors.sandbox.models import OutboundDelivery
+from connectors.sandbox.models import OutboundDelivery, RequestLog
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ def delivery_attempt(delivery_id: int) -> bool:
         return False
     delivery = OutboundDelivery.objects.get(pk=delivery_id)
     delivery.attempts += 1
+    started = time.monotonic()
     try:
         response = build_session().post(
             delivery.url,
@@ -59,6 +62,7 @@ def delivery_attempt(delivery_id: int) -> bool:
         delivery.last_status_code = None
         delivery.last_error = f"{type(exc).__name__}: {exc}"[:500]
         ok = False
+    _log_attempt(delivery, started)
     now = timezone.now()
     if ok:
         delivery.status = OutboundDelivery.Status.DELIVERED
@@ -77,6 +81,24 @@ def delivery_attempt(delivery_id: int) -> bool:
             delivery.attempts,
         )
     return ok
+
+
+def _log_attempt(delivery: OutboundDelivery, started: float) -> None:
+    """Outbound webhooks appear in the request log beside the calls the fakes answered, so the
+    console shows both directions of a change."""
+    url = urlsplit(delivery.url)
+    RequestLog.objects.create(
+        vendor=delivery.vendor,
+        method="POST",
+        path=url.path[:500],
+        endpoint=f"POST {url.path} (webhook out)"[:200],
+        query=url.query[:2000],
+        status=delivery.last_status_code or 0,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        request_body=delivery.body[:4000],
+        response_body=delivery.last_error[:4000],
+        note=f"Webhook sent to {url.netloc}, attempt {delivery.attempts}",
+    )
 
 
 def deliveries_run_due() -> int:

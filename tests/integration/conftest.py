@@ -53,7 +53,7 @@ ZOHO_TOKEN_PATH = "/sandbox/zoho/accounts/oauth/v2/token"
 
 
 def recorded(name: str) -> Any:
-    """A recorded vendor payload from /work/shared/fixtures (`qbo/...`, `zoho/...`)."""
+    """A recorded vendor payload from tests/fixtures (`qbo/...`, `zoho/...`)."""
     return json.loads((FIXTURES / name).read_text())
 
 

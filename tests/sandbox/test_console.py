@@ -720,3 +720,23 @@ def test_malformed_json_is_a_form_error(admin_client: Client, company: Company) 
     assert response.status_code == 200
     assert "Not valid JSON" in response.context["form"].errors["extra_json"][0]
     assert not Record.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_outbound_webhook_shows_in_the_request_log(live_server, admin_client):
+    from connectors.sandbox.delivery import deliveries_run_due, delivery_enqueue
+    from connectors.sandbox.models import RequestLog
+
+    delivery_enqueue(
+        vendor="qbo",
+        url=f"{live_server.url}/webhooks/qbo/",
+        body="{}",
+        headers={"intuit-signature": "x"},
+    )
+    deliveries_run_due()
+
+    row = RequestLog.objects.get(endpoint="POST /webhooks/qbo/ (webhook out)")
+    assert (row.status, row.method) == (400, "POST")  # "{}" is no QBO delivery: refused
+    assert "Webhook sent to" in row.note
+    page = admin_client.get("/sandbox/requests/")
+    assert b"(webhook out)" in page.content

@@ -193,3 +193,15 @@ def test_run_changelist_shows_counts_and_duration(admin_client, populated):
     content = admin_client.get(reverse("admin:syncs_syncrun_changelist")).content.decode()
     assert ">Partly failed</span>" in content
     assert "0:00:42" in content
+
+
+def test_disable_and_enable_actions(admin_client, populated):
+    url = reverse("admin:syncs_syncflow_changelist")
+    data = {"action": "disable_selected", "_selected_action": [populated.pk]}
+    assert "Disabled 1 flow(s)." in admin_client.post(url, data, follow=True).content.decode()
+    populated.refresh_from_db()
+    assert populated.state == "disabled"
+    response = admin_client.post(url, {**data, "action": "enable_selected"}, follow=True)
+    assert "Enabled 1 flow(s)" in response.content.decode()
+    populated.refresh_from_db()
+    assert populated.state == "active"
