@@ -19,7 +19,13 @@ from connectors.sandbox.qbo.models import Company
 from connectors.sandbox.zoho import services as zoho_sandbox
 from connectors.sandbox.zoho.models import BooksOrganization
 from connectors.services import connection_test
-from tests.integration.conftest import LIVE_ADMIN, QBO_TOKEN_PATH, ZOHO_TOKEN_PATH, requests_to
+from tests.integration.conftest import (
+    LIVE_ADMIN,
+    QBO_TOKEN_PATH,
+    ZOHO_TOKEN_PATH,
+    requests_to,
+    token_request,
+)
 
 pytestmark = LIVE_ADMIN
 
@@ -185,23 +191,7 @@ def test_a_replayed_callback_is_refused_without_a_second_exchange(
 def exchange_again(connection: Connection, code: str) -> requests.Response:
     """The code sent to the token endpoint a second time, as an attacker or a buggy retry would."""
     grant = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri()}
-    if connection.system == QBO:
-        return requests.post(
-            f"{connection.oauth_base_url}/oauth2/v1/tokens/bearer",
-            data=grant,
-            auth=(connection.client_id, connection.client_secret),
-            headers={"Accept": "application/json"},
-            timeout=10,
-        )
-    return requests.post(
-        f"{connection.accounts_server}/oauth/v2/token",
-        data={
-            **grant,
-            "client_id": connection.client_id,
-            "client_secret": connection.client_secret,
-        },
-        timeout=10,
-    )
+    return token_request(connection, grant)
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,14 @@ from connectors.qbo.client import QboClient
 from connectors.registry import system_spec
 from connectors.sandbox.models import Vendor
 from connectors.zoho_crm.client import ZohoCrmClient
-from tests.integration.conftest import LIVE, QBO_TOKEN_PATH, ZOHO_TOKEN_PATH, faults, requests_to
+from tests.integration.conftest import (
+    LIVE,
+    QBO_TOKEN_PATH,
+    ZOHO_TOKEN_PATH,
+    faults,
+    requests_to,
+    token_request,
+)
 
 pytestmark = LIVE
 
@@ -36,23 +43,7 @@ def stale(connection: Connection) -> None:
 def refresh_at_vendor(connection: Connection, refresh_token: str) -> requests.Response:
     """Someone presents `refresh_token` at the fake's token endpoint, with this app's credentials."""
     grant = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-    if connection.system == Connection.System.QBO:
-        return requests.post(
-            f"{connection.oauth_base_url}/oauth2/v1/tokens/bearer",
-            data=grant,
-            auth=(connection.client_id, connection.client_secret),
-            headers={"Accept": "application/json"},
-            timeout=10,
-        )
-    return requests.post(
-        f"{connection.accounts_server}/oauth/v2/token",
-        data={
-            **grant,
-            "client_id": connection.client_id,
-            "client_secret": connection.client_secret,
-        },
-        timeout=10,
-    )
+    return token_request(connection, grant)
 
 
 @pytest.fixture
