@@ -95,7 +95,8 @@ class Command(BaseCommand):
     def _stop(self, processes: list[subprocess.Popen]) -> None:
         for process in processes:
             if process.poll() is None:
-                process.send_signal(signal.SIGINT)
+                # SIGTERM, not SIGINT: a process started from a background job ignores SIGINT.
+                process.terminate()
         for process in processes:
             try:
                 process.wait(timeout=15)
