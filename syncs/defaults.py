@@ -1,11 +1,12 @@
 """The mappings a new flow starts with, as data: one `DefaultFlow` per pair of entities.
 
-Target fields are Zoho CRM's standard API names. Three are custom fields, named the way Zoho
+Target fields are Zoho CRM's standard API names. Four are custom fields, named the way Zoho
 names custom fields: `QBO_Id` (single line, 50, unique: the QuickBooks id, also the
-`external_id` match key; on Accounts, Contacts and Vendors), `QBO_Balance` (currency) and
-`QBO_Active` (checkbox), both on Accounts. The sandbox CRM must define them as custom fields
-(`connectors/sandbox/zoho/crm_schema.py`) so the default flows validate there; a real org needs
-them added once (Setup > Customization > Modules and Fields).
+`external_id` match key) and `QBO_Last_Synced` (date/time: when ml-connector last wrote the
+record), on Accounts, Contacts, Vendors and Products, so that the link is visible on the CRM
+record; `QBO_Balance` (currency) and `QBO_Active` (checkbox), both on Accounts. The sandbox CRM
+must define them as custom fields (`connectors/sandbox/zoho/crm_schema.py`) so the default flows
+validate there; a real org needs them added once (Setup > Customization > Modules and Fields).
 
 Direction: contact details (phone, email, web, addresses) go both ways on a two-way flow;
 names, ids, balances and the active flag belong to the accounting side and only go to the CRM.
@@ -77,6 +78,13 @@ _VENDOR_ADDRESS = {
     "country": "Country",
 }
 
+# The QuickBooks id and the time of the last write, on every CRM record a flow writes. The sync
+# time changes on every write by design; the payload hash leaves it out (`mapping_apply`).
+_LINK = (
+    _rule("Id", "QBO_Id", T.NONE, required=True),
+    _rule("", "QBO_Last_Synced", T.SYNC_TIME),
+)
+
 QBO_CUSTOMER_TO_CRM_ACCOUNTS = (
     _rule("DisplayName", "Account_Name", required=True),
     _rule("PrimaryPhone.FreeFormNumber", "Phone", T.PHONE, both=True),
@@ -85,7 +93,7 @@ QBO_CUSTOMER_TO_CRM_ACCOUNTS = (
     *_address("Shipping_", "ShipAddr", _ACCOUNT_ADDRESS),
     _rule("Balance", "QBO_Balance", T.NONE),
     _rule("Active", "QBO_Active", T.BOOLEAN),
-    _rule("Id", "QBO_Id", T.NONE, required=True),
+    *_LINK,
 )
 
 QBO_CUSTOMER_TO_CRM_CONTACTS = (
@@ -95,7 +103,7 @@ QBO_CUSTOMER_TO_CRM_CONTACTS = (
     _rule("PrimaryEmailAddr.Address", "Email", both=True),
     _rule("PrimaryPhone.FreeFormNumber", "Phone", T.PHONE, both=True),
     _rule("Mobile.FreeFormNumber", "Mobile", T.PHONE, both=True),
-    _rule("Id", "QBO_Id", T.NONE, required=True),
+    *_LINK,
 )
 
 QBO_VENDOR_TO_CRM_VENDORS = (
@@ -104,7 +112,17 @@ QBO_VENDOR_TO_CRM_VENDORS = (
     _rule("PrimaryPhone.FreeFormNumber", "Phone", T.PHONE, both=True),
     _rule("WebAddr.URI", "Website", both=True),
     *_address("", "BillAddr", _VENDOR_ADDRESS),
-    _rule("Id", "QBO_Id", T.NONE, required=True),
+    *_LINK,
+)
+
+# One-way: prices and names are the bookkeeper's, kept in QuickBooks.
+QBO_ITEM_TO_CRM_PRODUCTS = (
+    _rule("Name", "Product_Name", required=True),
+    _rule("Sku", "Product_Code"),
+    _rule("Description", "Description"),
+    _rule("UnitPrice", "Unit_Price", T.NONE),
+    _rule("Active", "Product_Active", T.BOOLEAN),
+    *_LINK,
 )
 
 
@@ -117,6 +135,11 @@ class DefaultFlow:
 
 # (source system, source entity, target system, target entity) -> defaults.
 DEFAULT_FLOWS: dict[tuple[str, str, str, str], DefaultFlow] = {
+    # Zoho identifies a product by its (unique) name, as it does accounts and vendors.
+    ("qbo", "Item", "zoho_crm", "Products"): DefaultFlow(
+        mappings=QBO_ITEM_TO_CRM_PRODUCTS,
+        match_keys=("link", "external_id", "name"),
+    ),
     ("qbo", "Customer", "zoho_crm", "Accounts"): DefaultFlow(
         mappings=QBO_CUSTOMER_TO_CRM_ACCOUNTS,
         match_keys=("link", "external_id", "name", "phone"),

@@ -161,7 +161,7 @@ def _plan(ctx: FlowContext, records: Sequence[Record]) -> list[Planned]:
             continue
         if not _parent_lookup(ctx, record, payload):
             continue
-        digest = payload_hash(payload)
+        digest = payload_hash(payload, exclude=mapped.volatile)  # a sync time is no change
         link = links.get(record.id)
         if link is not None and link.target_hash == digest and not ctx.force:
             # What we would write is what we last wrote: a no-op, or our own echo.

@@ -32,6 +32,9 @@ from syncs.transforms import (
 )
 
 Direction = FieldMapping.Direction
+# Transforms that make their value without reading the source (so need no source path), and so
+# have nothing to write back on a two-way flow.
+SOURCELESS = frozenset({FieldMapping.Transform.CONSTANT, FieldMapping.Transform.SYNC_TIME})
 
 TEXT_TYPES = frozenset({"text", "textarea", "email", "phone", "website", "picklist", "autonumber"})
 INTEGER_TYPES = frozenset({"integer", "bigint"})
@@ -110,8 +113,13 @@ class FieldProblem:
 
 @dataclass
 class MappedRecord:
+    """A mapped payload and what was wrong with it. `volatile` names the payload's fields whose
+    value changes on every run by design (a `sync_time` stamp): the payload hash leaves them
+    out, so an unchanged record still hashes the same and is not written again."""
+
     payload: dict[str, Any]
     problems: list[FieldProblem]
+    volatile: frozenset[str] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -280,15 +288,13 @@ def mapping_apply(
     metadata) only the mappings' own `required` flags are checked."""
     payload: dict[str, Any] = {}
     problems: list[FieldProblem] = []
+    volatile: set[str] = set()
     label = target_schema.label if target_schema else "the target"
     for mapping in mappings:
         if not _applies(mapping, direction):
             continue
-        if (
-            direction == Direction.TO_SOURCE
-            and mapping.transform == FieldMapping.Transform.CONSTANT
-        ):
-            continue  # a constant was never the source's value: nothing to write back
+        if direction == Direction.TO_SOURCE and mapping.transform in SOURCELESS:
+            continue  # never the source's value (a constant, a sync time): nothing to write back
         name = mapping.target_field if direction == Direction.TO_TARGET else mapping.source_path
         spec = target_schema.get(name) if target_schema else None
         if target_schema is not None and spec is None:
@@ -306,7 +312,9 @@ def mapping_apply(
             problems.append(problem)
         else:
             mapping_set(payload, name, None if is_blank(value) else value)
-    return MappedRecord(payload=payload, problems=problems)
+            if mapping.transform == FieldMapping.Transform.SYNC_TIME:
+                volatile.add(name)
+    return MappedRecord(payload=payload, problems=problems, volatile=frozenset(volatile))
 
 
 def payload_canonical(value: Any) -> Any:
@@ -328,12 +336,24 @@ def payload_canonical(value: Any) -> Any:
     return str(value)
 
 
-def payload_hash(payload: Mapping[str, Any]) -> str:
+def _drop(canonical: Any, path: str) -> None:
+    """Remove the value at dotted `path` from a canonical payload, where it is there."""
+    *parents, last = _steps(path)
+    current = canonical
+    for step in parents:
+        current = mapping_get(current, step)
+    if isinstance(current, dict):
+        current.pop(last, None)
+
+
+def payload_hash(payload: Mapping[str, Any], *, exclude: Iterable[str] = ()) -> str:
     """A stable SHA-256 (hex) of the payload's canonical JSON: the same content always hashes
-    the same, whatever the key order, so an unchanged record or our own echo is recognised."""
-    canonical = json.dumps(
-        payload_canonical(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    the same, whatever the key order, so an unchanged record or our own echo is recognised.
+    The fields named in `exclude` (dotted paths: a `MappedRecord`'s `volatile`) are left out."""
+    canonical = payload_canonical(payload)
+    for path in exclude:
+        _drop(canonical, path)
+    canonical = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -352,6 +372,7 @@ _TRANSFORM_TYPES: dict[str, frozenset[str] | None] = {
     "date": frozenset({"date", "text"}),
     "datetime": frozenset({"datetime", "text"}),
     "boolean": frozenset({"boolean"}),
+    "sync_time": frozenset({"datetime", "text"}),
 }
 
 
@@ -412,8 +433,8 @@ def _check_mapping(mapping: MappingLike, schema: TargetSchema) -> list[str]:
     name = mapping.target_field
     if mapping.transform not in FieldMapping.Transform.values:
         return [f"{name}: unknown transform {mapping.transform!r}."]
-    if not mapping.source_path.strip() and mapping.transform != "constant":
-        return [f"{name}: a source path is needed (only a constant has none)."]
+    if not mapping.source_path.strip() and mapping.transform not in SOURCELESS:
+        return [f"{name}: a source path is needed (only a constant or a sync time has none)."]
     if any(not step for step in _steps(mapping.source_path)):
         return [f"{name}: the source path {mapping.source_path!r} has an empty step."]
     if not _applies(mapping, Direction.TO_TARGET):

@@ -2,7 +2,8 @@
 
 A transform that cannot make sense of its input raises `TransformError` with the category the
 admin will see (`invalid_value`, ...); `mapping_apply` turns that into a `FieldProblem`.
-Blank input (None, "", whitespace) passes through every transform as None, except `constant`.
+Blank input (None, "", whitespace) passes through every transform as None, except `constant`
+and `sync_time`, which ignore their input.
 """
 
 from __future__ import annotations
@@ -99,6 +100,13 @@ def transform_datetime(value: Any, *, timezone: str = "UTC", input_format: str =
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_zone(timezone))
     return moment.isoformat(timespec="seconds")
+
+
+def transform_sync_time() -> str:
+    """Now, in the form `transform_datetime` writes (`2024-03-04T22:28:52+00:00`): stamps the
+    target record with when it was last synced. Its value changes on every run by design, so
+    `mapping_apply` reports such fields as volatile and the payload hash leaves them out."""
+    return datetime.now(tz=UTC).isoformat(timespec="seconds")
 
 
 _EXTENSION = re.compile(r"\s*(?:ext\.?|extension|x|#)\s*(\d{1,6})\s*$", re.IGNORECASE)
@@ -220,6 +228,8 @@ def transform_apply(
     """Apply one transform. `length` is the target field's, for `truncate` without its own."""
     if transform == T.CONSTANT:
         return options.get("value")
+    if transform == T.SYNC_TIME:
+        return transform_sync_time()
     if is_blank(value):
         return None
     if transform == T.TRUNCATE:
@@ -234,10 +244,10 @@ def transform_apply(
 def transform_reverse(
     transform: str, value: Any, options: Options, *, length: int | None = None
 ) -> Any:
-    """The transform for the way back (target to source): a value map inverted; a constant has
-    no way back (returns None); truncate cuts to the source field's `length` when known; the
+    """The transform for the way back (target to source): a value map inverted; a constant or
+    a sync time has no way back (returns None); truncate cuts to the source field's `length` when known; the
     normalising transforms apply as they are."""
-    if transform == T.CONSTANT or is_blank(value):
+    if transform in (T.CONSTANT, T.SYNC_TIME) or is_blank(value):
         return None
     if transform == T.VALUE_MAP:
         inverted = {str(v): k for k, v in (options.get("map") or {}).items()}

@@ -41,7 +41,9 @@ CONNECTIONS = {
     Connection.System.ZOHO_BOOKS: "Demo Zoho Books",
 }
 # (name, QBO entity, CRM module): parents first; Contacts points at the Accounts it belongs to.
+# Products depend on nothing and come first: documents' line items will point at them.
 FLOWS = (
+    ("Demo: QuickBooks items → CRM products", "Item", "Products"),
     ("Demo: QuickBooks customers → CRM accounts", "Customer", "Accounts"),
     ("Demo: QuickBooks customers → CRM contacts", "Customer", "Contacts"),
     ("Demo: QuickBooks vendors → CRM vendors", "Vendor", "Vendors"),
@@ -254,9 +256,10 @@ def _history_task(flow: SyncFlow) -> tuple[str, tuple[int], dict[str, str]]:
 
 
 def demo_histories_start(*, flows: list[SyncFlow]) -> list[Outcome]:
-    """Start the historical sync of each flow that never had one. A child flow (Contacts) runs
-    after its parent's (Accounts) in one django-q chain: a contact whose account is not linked
-    yet would fail as `missing_dependency`, which waits for a person."""
+    """Start the historical sync of each flow that never had one, queued in the order of
+    `flows` (products first). A child flow (Contacts) runs after its parent's (Accounts) in one
+    django-q chain: a contact whose account is not linked yet would fail as
+    `missing_dependency`, which waits for a person."""
     started = [
         flow
         for flow in flows

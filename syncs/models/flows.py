@@ -171,6 +171,7 @@ class FieldMapping(models.Model):
         VALUE_MAP = "value_map", "Value map"
         CONSTANT = "constant", "Constant"
         BOOLEAN = "boolean", "Yes/no"
+        SYNC_TIME = "sync_time", "Sync time (now)"
 
     class Direction(models.TextChoices):
         BOTH = "both", "Both ways"

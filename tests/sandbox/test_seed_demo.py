@@ -160,12 +160,17 @@ def test_seed_demo_fills_the_sandbox_connects_the_product_and_queues_the_histori
     assert AccessToken.objects.filter(token=crm.access_token, refresh__token=crm.refresh_token)
 
     flows = {f.target_entity: f for f in SyncFlow.objects.filter(source=qbo, target=crm)}
-    assert set(flows) == {"Accounts", "Contacts", "Vendors"}
+    assert set(flows) == {"Products", "Accounts", "Contacts", "Vendors"}
     assert all(f.mappings.exists() for f in flows.values())
     assert all(f.history_state == SyncFlow.HistoryState.RUNNING for f in flows.values())
-    # Contacts need their accounts linked first: their history is chained after Accounts'.
-    tasks = {(t["func"], t["args"]): t for t in queued()}
-    assert set(tasks) == {(HISTORY, (flows["Accounts"].pk,)), (HISTORY, (flows["Vendors"].pk,))}
+    # Products depend on nothing and go first; Contacts need their accounts linked first:
+    # their history is chained after Accounts'.
+    in_order = queued()
+    assert (in_order[0]["func"], in_order[0]["args"]) == (HISTORY, (flows["Products"].pk,))
+    tasks = {(t["func"], t["args"]): t for t in in_order}
+    assert set(tasks) == {
+        (HISTORY, (flows[module].pk,)) for module in ("Products", "Accounts", "Vendors")
+    }
     (chained,) = tasks[(HISTORY, (flows["Accounts"].pk,))]["chain"]
     assert chained[:2] == (HISTORY, (flows["Contacts"].pk,))
 
@@ -174,7 +179,7 @@ def test_seed_demo_fills_the_sandbox_connects_the_product_and_queues_the_histori
 
 
 @LIVE
-def test_the_queued_histories_bring_every_customer_and_vendor_into_the_crm(base_url):
+def test_the_queued_histories_bring_every_item_customer_and_vendor_into_the_crm(base_url):
     seed(base_url)
 
     run_like_the_worker(queued())
@@ -189,9 +194,12 @@ def test_the_queued_histories_bring_every_customer_and_vendor_into_the_crm(base_
     for contact in contacts:
         assert contact.data["Account_Name"]["id"] == accounts[contact.data["QBO_Id"]].record_id
     assert linked.filter(module="Vendors").count() == 10
-    assert RecordLink.objects.filter(flow__target=crm).count() == len(accounts) * 2 + 10
+    products = {r.data["QBO_Id"]: r.data for r in linked.filter(module="Products")}
+    assert set(products) == {i["Id"] for i in qbo_docs("Item")}
+    assert all(p["QBO_Last_Synced"] for p in products.values())
+    assert RecordLink.objects.filter(flow__target=crm).count() == len(accounts) * 2 + 10 + 20
     runs = SyncRun.objects.filter(kind=SyncRun.Kind.HISTORICAL)
-    assert [r.status for r in runs] == [SyncRun.Status.SUCCEEDED] * 3
+    assert [r.status for r in runs] == [SyncRun.Status.SUCCEEDED] * 4
     assert not SyncError.objects.exists()
     assert set(SyncFlow.objects.values_list("history_state", flat=True)) == {"done"}
 

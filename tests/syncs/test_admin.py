@@ -104,7 +104,7 @@ def test_flow_change_page_has_the_mappings_inline(admin_client, populated):
     assert response.status_code == 200
     content = response.content.decode()
     assert "PrimaryPhone.FreeFormNumber" in content
-    assert 'name="mappings-TOTAL_FORMS" value="16"' in content  # no empty extra rows
+    assert 'name="mappings-TOTAL_FORMS" value="17"' in content  # no empty extra rows
 
 
 def test_pause_action(admin_client, populated):

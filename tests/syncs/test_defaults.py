@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from connectors.models import Connection
 from syncs.defaults import DEFAULT_FLOWS
-from syncs.mapping import FieldSpec, TargetSchema, mapping_apply, mapping_validate
+from syncs.mapping import (
+    FieldSpec,
+    MappedRecord,
+    TargetSchema,
+    mapping_apply,
+    mapping_validate,
+    payload_hash,
+)
 from syncs.models import FieldMapping, SyncFlow
 from syncs.services import flow_create_with_defaults
 from tests.syncs.conftest import LOCAL_FIXTURES, SHARED_FIXTURES
@@ -45,16 +53,46 @@ def qbo_vendors() -> list[dict[str, Any]]:
     return body["QueryResponse"]["Vendor"]
 
 
+# An Item as QBO's read answers it (Intuit's sample company, "Rock Fountain").
+QBO_ITEM = {
+    "Id": "5",
+    "Name": "Rock Fountain",
+    "Sku": "RF-36",
+    "Description": "Rock Fountain",
+    "Active": True,
+    "Type": "Inventory",
+    "UnitPrice": 275,
+    "IncomeAccountRef": {"value": "79", "name": "Sales of Product Income"},
+    "SyncToken": "2",
+}
+
+
+def without_sync_time(mapped: MappedRecord) -> dict[str, Any]:
+    """The payload without its QBO_Last_Synced stamp, after checking the stamp is now."""
+    payload = dict(mapped.payload)
+    stamp = datetime.fromisoformat(payload.pop("QBO_Last_Synced"))
+    assert abs(stamp - datetime.now(tz=UTC)) < timedelta(minutes=1)
+    assert mapped.volatile == {"QBO_Last_Synced"}
+    return payload
+
+
 @pytest.mark.parametrize("key", list(DEFAULT_FLOWS), ids=lambda key: f"{key[1]}->{key[3]}")
 def test_default_mappings_validate_against_zoho_field_metadata(key):
     assert mapping_validate(DEFAULT_FLOWS[key].mappings, target_schema=zoho_schema(key[3])) == []
+
+
+@pytest.mark.parametrize("key", list(DEFAULT_FLOWS), ids=lambda key: f"{key[1]}->{key[3]}")
+def test_every_default_flow_stamps_the_qbo_id_and_the_sync_time_on_the_crm_record(key):
+    rules = {rule.target_field: rule for rule in DEFAULT_FLOWS[key].mappings}
+    assert (rules["QBO_Id"].source_path, rules["QBO_Id"].required) == ("Id", True)
+    assert rules["QBO_Last_Synced"].transform == FieldMapping.Transform.SYNC_TIME
 
 
 def test_a_recorded_qbo_customer_maps_to_a_zoho_account():
     defaults = DEFAULT_FLOWS[("qbo", "Customer", "zoho_crm", "Accounts")]
     mapped = mapping_apply(defaults.mappings, qbo_customer(), target_schema=zoho_schema("Accounts"))
     assert mapped.ok, mapped.problems
-    assert mapped.payload == {
+    assert without_sync_time(mapped) == {
         "Account_Name": "Bill's Windsurf Shop",
         "Phone": "4154446538",
         "Website": None,
@@ -78,7 +116,7 @@ def test_its_primary_contact_maps_to_a_zoho_contact():
     defaults = DEFAULT_FLOWS[("qbo", "Customer", "zoho_crm", "Contacts")]
     mapped = mapping_apply(defaults.mappings, qbo_customer(), target_schema=zoho_schema("Contacts"))
     assert mapped.ok, mapped.problems
-    assert mapped.payload == {
+    assert without_sync_time(mapped) == {
         "First_Name": "Bill",
         "Last_Name": "Lucchini",
         "Email": "Surf@Intuit.com",
@@ -104,7 +142,7 @@ def test_recorded_qbo_vendors_map_to_zoho_vendors():
     schema = zoho_schema("Vendors")
     mapped = [mapping_apply(defaults.mappings, v, target_schema=schema) for v in qbo_vendors()]
     assert all(m.ok for m in mapped), [m.problems for m in mapped]
-    bessie = mapped[1].payload
+    bessie = without_sync_time(mapped[1])
     assert bessie == {
         "Vendor_Name": "Books by Bessie",
         "Email": "Books@Intuit.com",
@@ -118,6 +156,38 @@ def test_recorded_qbo_vendors_map_to_zoho_vendors():
         "QBO_Id": "30",
     }
     assert mapped[4].payload["Email"] is None  # Chin's Gas and Oil has no email: still syncs
+
+
+def test_a_qbo_item_maps_to_a_zoho_product():
+    defaults = DEFAULT_FLOWS[("qbo", "Item", "zoho_crm", "Products")]
+    mapped = mapping_apply(defaults.mappings, QBO_ITEM, target_schema=zoho_schema("Products"))
+    assert mapped.ok, mapped.problems
+    assert without_sync_time(mapped) == {
+        "Product_Name": "Rock Fountain",
+        "Product_Code": "RF-36",
+        "Description": "Rock Fountain",
+        "Unit_Price": 275,
+        "Product_Active": True,
+        "QBO_Id": "5",
+    }
+    assert defaults.match_keys == ("link", "external_id", "name")
+
+
+def test_an_unchanged_item_hashes_the_same_whatever_the_sync_time():
+    defaults = DEFAULT_FLOWS[("qbo", "Item", "zoho_crm", "Products")]
+    schema = zoho_schema("Products")
+    first = mapping_apply(defaults.mappings, QBO_ITEM, target_schema=schema)
+    later = mapping_apply(defaults.mappings, QBO_ITEM, target_schema=schema)
+    later.payload["QBO_Last_Synced"] = "2099-01-01T00:00:00+00:00"  # another run, another time
+    assert payload_hash(first.payload, exclude=first.volatile) == payload_hash(
+        later.payload, exclude=later.volatile
+    )
+    repriced = mapping_apply(
+        defaults.mappings, {**QBO_ITEM, "UnitPrice": 300}, target_schema=schema
+    )
+    assert payload_hash(repriced.payload, exclude=repriced.volatile) != payload_hash(
+        first.payload, exclude=first.volatile
+    )
 
 
 def test_a_display_name_too_long_for_zoho_is_an_error_not_a_silent_cut():
@@ -154,8 +224,11 @@ def test_flow_create_with_defaults(qbo: Connection, crm: Connection):
         "Phone",
         "Mobile",
         "QBO_Id",
+        "QBO_Last_Synced",
     ]
-    assert [m.position for m in rows] == [1, 2, 3, 4, 5, 6]
+    assert [m.position for m in rows] == [1, 2, 3, 4, 5, 6, 7]
+    stamp = rows[-1]
+    assert (stamp.source_path, stamp.transform, stamp.direction) == ("", "sync_time", "to_target")
     last_name = rows[1]
     assert (last_name.source_path, last_name.required, last_name.direction) == (
         "FamilyName",
@@ -166,12 +239,13 @@ def test_flow_create_with_defaults(qbo: Connection, crm: Connection):
     # The rows work exactly like the defaults they came from.
     mapped = mapping_apply(rows, qbo_customer(), target_schema=zoho_schema("Contacts"))
     assert mapped.ok and mapped.payload["Last_Name"] == "Lucchini"
+    assert mapped.volatile == {"QBO_Last_Synced"}
 
 
 @pytest.mark.django_db
 def test_a_pair_without_defaults_is_refused_with_the_pairs_that_have_them(qbo, crm):
     with pytest.raises(LookupError, match="qbo Customer -> zoho_crm Accounts"):
         flow_create_with_defaults(
-            name="Items", source=qbo, target=crm, source_entity="Item", target_entity="Products"
+            name="Deals", source=qbo, target=crm, source_entity="Invoice", target_entity="Deals"
         )
     assert not SyncFlow.objects.exists()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -39,6 +39,7 @@ SCHEMA = TargetSchema.of(
         FieldSpec("Annual_Revenue", "currency", 16),
         FieldSpec("QBO_Active", "boolean"),
         FieldSpec("Since", "date"),
+        FieldSpec("QBO_Last_Synced", "datetime"),
         FieldSpec("Account_Type", "picklist", 120, picklist_values=("-None-", "Customer")),
         FieldSpec("Parent_Account", "lookup"),
         FieldSpec("Tags", "multiselectpicklist", picklist_values=("A", "B")),
@@ -282,7 +283,7 @@ def test_validation_explains_what_is_wrong():
         "Employees is of type integer; the truncate transform cannot produce a value for it.",
         "Account_Type: 'Client' is not one of Account_Type's values: -None-, Customer.",
         'Account_Type: a constant needs {"value": ...} in its options.',
-        "Email: a source path is needed (only a constant has none).",
+        "Email: a source path is needed (only a constant or a sync time has none).",
         "Billing_City: the source path 'A..B' has an empty step.",
         "Full_Name is read-only in Zoho CRM Accounts.",
         "Phone: phone style is e164 or international.",
@@ -321,6 +322,54 @@ def test_payload_hash_is_stable():
     assert payload_hash({"Tags": ["A", "B"]}) != payload_hash({"Tags": ["B", "A"]})
     assert payload_hash({"X": True}) != payload_hash({"X": 1})
     assert payload_hash({"X": float("nan")}) == payload_hash({"X": float("nan")})
+
+
+def test_a_sync_time_is_written_and_reported_as_volatile():
+    mappings = [
+        rule("DisplayName", "Account_Name", "trim"),
+        rule("", "QBO_Last_Synced", "sync_time"),
+    ]
+    mapped = mapping_apply(mappings, {"DisplayName": "Bill's"}, target_schema=SCHEMA)
+    assert mapped.ok, mapped.problems
+    assert datetime.fromisoformat(mapped.payload["QBO_Last_Synced"]).tzinfo is not None
+    assert mapped.volatile == {"QBO_Last_Synced"}
+    plain = mapping_apply(mappings[:1], {"DisplayName": "Bill's"}, target_schema=SCHEMA)
+    assert plain.volatile == frozenset()
+
+
+def test_a_sync_time_has_no_way_back():
+    mappings = [
+        rule("BillAddr.City", "Billing_City", "trim", direction="both"),
+        rule("", "QBO_Last_Synced", "sync_time", direction="both"),
+    ]
+    crm_record = {"Billing_City": "Palo Alto", "QBO_Last_Synced": "2024-03-04T22:28:52+00:00"}
+    mapped = mapping_apply(mappings, crm_record, target_schema=None, direction="to_source")
+    assert (mapped.payload, mapped.volatile) == ({"BillAddr": {"City": "Palo Alto"}}, frozenset())
+
+
+def test_validation_takes_a_sync_time_without_a_source_into_a_date_time_or_text():
+    ok = [rule("Name", "Account_Name"), rule("", "QBO_Last_Synced", "sync_time")]
+    assert mapping_validate(ok, target_schema=SCHEMA) == []
+    wrong = [rule("Name", "Account_Name"), rule("", "Since", "sync_time")]
+    assert mapping_validate(wrong, target_schema=SCHEMA) == [
+        "Since is of type date; the sync_time transform cannot produce a value for it."
+    ]
+
+
+def test_payload_hash_leaves_out_the_excluded_fields():
+    first = {"Account_Name": "Bill's", "QBO_Last_Synced": "2024-03-04T22:28:52+00:00"}
+    later = {**first, "QBO_Last_Synced": "2024-03-05T08:00:00+00:00"}
+    assert payload_hash(first) != payload_hash(later)
+    volatile = {"QBO_Last_Synced"}
+    assert payload_hash(first, exclude=volatile) == payload_hash(later, exclude=volatile)
+    assert payload_hash(first, exclude=volatile) == payload_hash({"Account_Name": "Bill's"})
+    renamed = {**later, "Account_Name": "Bill's Surf"}
+    assert payload_hash(renamed, exclude=volatile) != payload_hash(first, exclude=volatile)
+    nested = {"Meta": {"Synced": "now", "Id": "2"}}
+    assert payload_hash(nested, exclude={"Meta.Synced", "Absent.Path"}) == payload_hash(
+        {"Meta": {"Id": "2"}}
+    )
+    assert nested == {"Meta": {"Synced": "now", "Id": "2"}}  # the payload itself is untouched
 
 
 def test_the_way_back_is_checked_against_the_source_schema_too():

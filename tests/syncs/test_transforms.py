@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -45,6 +45,17 @@ def test_blank_input_is_none_whatever_the_transform(transform, blank):
 def test_constant_ignores_the_source():
     assert transform_apply("constant", None, {"value": "QuickBooks"}) == "QuickBooks"
     assert transform_apply("constant", "anything", {"value": True}) is True
+
+
+@pytest.mark.parametrize("source", [None, "", "2001-01-01T00:00:00Z", {"Id": "5"}])
+def test_sync_time_is_now_whatever_the_source(source):
+    before = datetime.now(tz=UTC).replace(microsecond=0)
+    stamp = transform_apply("sync_time", source, {})
+    after = datetime.now(tz=UTC)
+    # ISO 8601 to the second with its offset, as transform_datetime writes it.
+    assert stamp == transform_datetime(stamp)
+    assert before <= datetime.fromisoformat(stamp) <= after
+    assert after - before < timedelta(seconds=5)
 
 
 def test_truncate_to_an_explicit_or_the_targets_length():
@@ -212,6 +223,7 @@ def test_the_way_back():
     options = {"map": {"Print": "Paper"}}
     assert transform_reverse("value_map", "Paper", options) == "Print"
     assert transform_reverse("constant", "QuickBooks", {"value": "QuickBooks"}) is None
+    assert transform_reverse("sync_time", "2024-03-04T22:28:52+00:00", {}) is None
     assert transform_reverse("truncate", "Brosnahan Insurance", {}, length=9) == "Brosnahan"
     assert transform_reverse("truncate", "Brosnahan Insurance", {}) == "Brosnahan Insurance"
     assert transform_reverse("trim", "  ", {}) is None

@@ -256,6 +256,8 @@ MODULES: dict[str, ModuleDef] = {
                 _f("Taxable", "boolean"),
                 _pick("Usage_Unit", "-None-", "Box", "Carton", "Dozen", "Each", "Hour(s)", "Pack"),
                 _lookup("Vendor_Name", "Vendors"),
+                _f("Description", "textarea"),
+                *LINKED_FIELDS,
             ),
             duplicate_check=("Product_Name",),
         ),
@@ -289,6 +291,7 @@ MODULES: dict[str, ModuleDef] = {
             _f("Due_Date", "date"),
             _f("Purchase_Order", length=100),
             _pick("Status", *STATUS),
+            *LINKED_FIELDS,
         ),
         _inventory(
             "Quotes",
@@ -303,6 +306,7 @@ MODULES: dict[str, ModuleDef] = {
                 *("Draft", "Negotiation", "Delivered", "On Hold", "Confirmed"),
                 *("Closed Won", "Closed Lost"),
             ),
+            *LINKED_FIELDS,
         ),
         _inventory(
             "Sales_Orders",
@@ -327,6 +331,7 @@ MODULES: dict[str, ModuleDef] = {
             _f("PO_Number", length=100),
             _f("Tracking_Number", length=100),
             _pick("Status", *STATUS),
+            *LINKED_FIELDS,
         ),
     )
 }
