@@ -21,7 +21,6 @@ from connectors.exceptions import ConnectorError
 from connectors.models import Connection
 from connectors.registry import adapter_for
 from syncs import admin_views
-from syncs.engine import flow_resume_catch_up, sync_errors_retry
 from syncs.mapping import MappingRule, mapping_validate
 from syncs.models import (
     OPEN_STATUSES,
@@ -35,6 +34,7 @@ from syncs.models import (
     SyncFlow,
     SyncRun,
 )
+from syncs.runs import flow_resume_catch_up, sync_errors_retry
 from syncs.services import flow_pause, sync_errors_ignore
 from syncs.tasks import flow_poll_async, inbox_wake
 

@@ -14,8 +14,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from syncs.engine import flow_force_sync
 from syncs.models import SyncFlow
+from syncs.runs import flow_force_sync
 from syncs.services import flow_history_start
 from syncs.tasks import flow_history_start_async, flow_poll_async, inbox_wake
 

@@ -7,49 +7,40 @@ of every record in one transaction (link + audit entry, or a sync error). A cras
 repeats work and never loses or duplicates it: events stay in the inbox until completed, the
 cursor moves only after its batch is recorded, and creates are upserts keyed on the source id,
 so a repeated write finds the record its first attempt made.
+
+This module is the pipeline for a batch of records; `syncs.live` feeds it from the inbox and
+`syncs.runs` from polls, backfills, force-syncs and retries.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from connectors.adapter import Record, WriteItem, WriteOutcome
-from connectors.exceptions import AuthError, ConnectorError
+from connectors.exceptions import ConnectorError
 from connectors.http import count_calls
 from connectors.models import Connection
 from connectors.registry import adapter_for
 from syncs.errors import Classification, error_classify
-from syncs.inbox import (
-    NewEvent,
-    event_complete,
-    event_fail,
-    events_claim,
-    events_record,
-    lease_owner_new,
-)
 from syncs.mapping import TargetSchema, mapping_apply, payload_hash
 from syncs.matching import MatchFields, TargetMatcher
 from syncs.models import (
     AuditEntry,
-    ChangeEvent,
     ErrorCategory,
     FieldMapping,
     RecordLink,
-    SyncError,
     SyncFlow,
     SyncRun,
 )
 from syncs.records import LinkConflict, RunCounts, audit_record, link_save, run_finish, run_start
-from syncs.services import flow_cursor_advance, sync_error_record, sync_error_resolve
+from syncs.services import sync_error_record, sync_error_resolve
 
 logger = logging.getLogger(__name__)
 
@@ -253,7 +244,7 @@ def _dependencies_first(ctx: FlowContext, records: Sequence[Record]) -> None:
     """A child record (a Contact) needs its parent (the Account) on the target: records whose
     parent is not linked yet go through the parent flow first, in the same run."""
     parent = _parent_flow(ctx.flow)
-    if parent is None or _blocked(parent) is not None:
+    if parent is None or flow_blocked(parent) is not None:
         return
     linked = set(
         RecordLink.objects.filter(flow=parent, source_id__in=[r.id for r in records]).values_list(
@@ -269,9 +260,9 @@ def _dependencies_first(ctx: FlowContext, records: Sequence[Record]) -> None:
         try:
             records_sync(parent_ctx, missing)
         except ConnectorError as exc:
-            _finish(parent_ctx, calls, fatal=str(exc))
+            run_close(parent_ctx, calls, fatal=str(exc))
             return  # the children get missing_dependency errors naming what is missing
-    _finish(parent_ctx, calls)
+    run_close(parent_ctx, calls)
 
 
 def records_sync(ctx: FlowContext, records: Sequence[Record]) -> RunCounts:
@@ -310,7 +301,8 @@ def records_sync(ctx: FlowContext, records: Sequence[Record]) -> RunCounts:
     )
 
 
-def _finish(ctx: FlowContext, calls: Any, fatal: str = "") -> SyncRun:
+def run_close(ctx: FlowContext, calls: Any, fatal: str = "") -> SyncRun:
+    """Close a run with the counts and the API calls it made on each side."""
     run_finish(
         ctx.run,
         counts=ctx.counts,
@@ -321,7 +313,7 @@ def _finish(ctx: FlowContext, calls: Any, fatal: str = "") -> SyncRun:
     return ctx.run
 
 
-def _blocked(flow: SyncFlow) -> Classification | None:
+def flow_blocked(flow: SyncFlow) -> Classification | None:
     """Why a flow cannot make calls now: paused, or a connection needs reconnecting."""
     if flow.state == SyncFlow.State.PAUSED:
         when = (
@@ -347,282 +339,4 @@ def flows_for(connection: Connection, entity: str) -> list[SyncFlow]:
     return sorted(
         flows.select_related("source", "target"),
         key=lambda f: (bool(f.options.get("parent")), f.pk),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Live: the inbox
-
-
-def _run_kind(events: Iterable[ChangeEvent]) -> str:
-    origins = {e.origin for e in events}
-    if ChangeEvent.Origin.ADMIN in origins:
-        return SyncRun.Kind.FORCE
-    if origins == {ChangeEvent.Origin.RETRY}:
-        return SyncRun.Kind.RETRY
-    return SyncRun.Kind.LIVE
-
-
-def _events_for_flow(flow: SyncFlow, events: list[ChangeEvent]) -> list[ChangeEvent]:
-    return [e for e in events if e.flow_id in (None, flow.pk)]
-
-
-def _events_errors(
-    flow: SyncFlow,
-    run: SyncRun,
-    events: list[ChangeEvent],
-    classification: Classification,
-    records: dict[str, Record] | ConnectorError,
-) -> None:
-    """Every record behind `events` could not sync for one reason: an error row each, which
-    retries by itself when the reason is transient and waits for a person otherwise."""
-    names = {i: r.name for i, r in records.items()} if isinstance(records, dict) else {}
-    for source_id in dict.fromkeys(e.external_id for e in events):
-        sync_error_record(
-            flow=flow,
-            run=run,
-            source_id=source_id,
-            classification=classification,
-            payload=None,
-            source_name=names.get(source_id, ""),
-        )
-
-
-def _flow_failure(flow: SyncFlow, exc: ConnectorError) -> Classification:
-    classification = error_classify(exc, system=exc.system or flow.target.system)
-    if classification.category == ErrorCategory.MODULE_UNAVAILABLE:
-        message = (
-            f"{flow.target} has no {flow.target_entity} module (its edition may not include it), "
-            f"so this flow cannot write there. {flow.target.get_system_display()} said: {exc.message}"
-        )
-        return replace(classification, message=message)
-    return classification
-
-
-def _sync_flow_events(
-    flow: SyncFlow, events: list[ChangeEvent], records: dict[str, Record] | ConnectorError
-) -> None:
-    kind = _run_kind(events)
-    run = run_start(
-        flow=flow, kind=kind, triggered_by=", ".join(sorted({e.origin for e in events}))
-    )
-    ids = list(dict.fromkeys(e.external_id for e in events))
-    failure = _blocked(flow)
-    if failure is None and isinstance(records, ConnectorError):
-        failure = error_classify(records, system=flow.source.system)
-    if failure is not None:
-        _events_errors(flow, run, events, failure, records)
-        run_finish(run, counts=RunCounts(read=len(ids), failed=len(ids)), fatal=failure.message)
-        return
-    ctx: FlowContext | None = None
-    with count_calls() as calls:
-        try:
-            ctx = flow_context(flow, run, force=kind == SyncRun.Kind.FORCE)
-            records_sync(ctx, [records[i] for i in ids if i in records])
-            _gone_at_source(ctx, [i for i in ids if i not in records])
-        except ConnectorError as exc:
-            _events_errors(flow, run, events, _flow_failure(flow, exc), records)
-            if ctx is None:
-                run_finish(run, counts=RunCounts(read=len(ids), failed=len(ids)), fatal=str(exc))
-            else:
-                _finish(ctx, calls, fatal=str(exc))
-            return
-    _finish(ctx, calls)
-
-
-def _gone_at_source(ctx: FlowContext, ids: list[str]) -> None:
-    """Records the source no longer returns (deleted transactions): the link says so, the audit
-    trail too; the target record is kept."""
-    now = timezone.now()
-    for link in RecordLink.objects.filter(
-        flow=ctx.flow, source_id__in=ids, source_deleted_at__isnull=True
-    ):
-        with transaction.atomic():
-            RecordLink.objects.filter(pk=link.pk).update(source_deleted_at=now)
-            audit_record(
-                flow=ctx.flow,
-                run=ctx.run,
-                action=AuditEntry.Action.SKIP,
-                source_id=link.source_id,
-                target_id=link.target_id,
-                link=link,
-                note=f"Deleted in {ctx.flow.source.get_system_display()}; the linked record was kept.",
-            )
-    ctx.counts += RunCounts(read=len(ids), skipped=len(ids))
-
-
-def _events_sync(connection: Connection, entity: str, events: list[ChangeEvent]) -> None:
-    flows = flows_for(connection, entity)
-    if not flows:
-        return
-    # Deletions are fetched too: QBO reports a deactivated customer as "Delete", and the record
-    # (inactive) is still there to sync. Only what the source no longer returns is gone.
-    ids = sorted({e.external_id for e in events})
-    records: dict[str, Record] | ConnectorError = {}
-    if ids and connection.status in USABLE and any(_blocked(f) is None for f in flows):
-        try:
-            records = {r.id: r for r in adapter_for(connection).fetch(entity, ids)}
-        except ConnectorError as exc:
-            records = exc  # each flow records why its records could not be read
-    for flow in flows:
-        mine = _events_for_flow(flow, events)
-        if mine:
-            _sync_flow_events(flow, mine, records)
-
-
-def inbox_process(*, owner: str | None = None, limit: int = 200) -> int:
-    """Claim a batch of pending changes and sync them; returns how many were claimed."""
-    owner = owner or lease_owner_new()
-    events = events_claim(owner=owner, limit=limit)
-    groups: dict[tuple[int, str], list[ChangeEvent]] = defaultdict(list)
-    for event in events:
-        groups[(event.connection_id, event.entity)].append(event)
-    connections = Connection.objects.in_bulk({key[0] for key in groups})
-    for (connection_id, entity), group in groups.items():
-        try:
-            _events_sync(connections[connection_id], entity, group)
-        except Exception as exc:  # a bug, not a vendor failure: back to the inbox, not lost
-            logger.warning("Changes to %s on connection %s failed: %s", entity, connection_id, exc)
-            for event in group:
-                event_fail(event, owner=owner, error=exc, retry=not isinstance(exc, AuthError))
-            continue
-        for event in group:
-            event_complete(event, owner=owner)
-    return len(events)
-
-
-def inbox_drain(*, budget: timedelta = timedelta(seconds=60), limit: int = 200) -> int:
-    """Process the inbox until it is empty or the time budget is spent."""
-    deadline = timezone.now() + budget
-    total = 0
-    while timezone.now() < deadline:
-        claimed = inbox_process(limit=limit)
-        total += claimed
-        if not claimed:
-            break
-    return total
-
-
-# ---------------------------------------------------------------------------------------------
-# Scheduled, historical and one-record syncs
-
-
-def _run_pages(flow: SyncFlow, run: SyncRun, *, since: datetime | None, after_page: Any) -> SyncRun:
-    """Sync every page the source lists as changed since `since`; `after_page(page)` runs once
-    each page is recorded (to move a cursor). A vendor failure ends the run, recorded."""
-    with count_calls() as calls:
-        try:
-            ctx = flow_context(flow, run)
-        except ConnectorError as exc:
-            run_finish(run, counts=RunCounts(), fatal=str(exc))
-            raise
-        try:
-            for page in ctx.source.changed(flow.source_entity, since=since):
-                records_sync(ctx, page)
-                after_page(page)
-        except ConnectorError as exc:
-            _finish(ctx, calls, fatal=str(exc))
-            raise
-    return _finish(ctx, calls)
-
-
-def flow_poll(flow: SyncFlow, *, triggered_by: str = "schedule") -> SyncRun | None:
-    """Reconcile: everything changed at the source since the cursor (less an overlap, since
-    clocks and commit order differ), recorded page by page with the cursor moved after each."""
-    if _blocked(flow) is not None:
-        return None
-    run = run_start(flow=flow, kind=SyncRun.Kind.SCHEDULED, triggered_by=triggered_by)
-    stamp = (flow.cursor.get("source") or {}).get("modified_since")
-    since = datetime.fromisoformat(stamp) - POLL_OVERLAP if stamp else None
-
-    def advance(page: list[Record]) -> None:
-        newest = max((r.modified_at for r in page if r.modified_at), default=None)
-        if newest:
-            flow_cursor_advance(
-                flow, side="source", position={"modified_since": newest.isoformat()}
-            )
-
-    run = _run_pages(flow, run, since=since, after_page=advance)
-    # Everything changed before the poll began is now recorded; the next poll starts there
-    # (less the overlap), so a quiet source never drifts out of CDC's 30-day window.
-    flow_cursor_advance(
-        flow, side="source", position={"modified_since": run.started_at.isoformat()}
-    )
-    return run
-
-
-def flow_history_run(flow: SyncFlow, *, triggered_by: str = "admin") -> SyncRun:
-    """The historical sync from `history_since` to now. Resumable: run again after a crash,
-    records already synced are skipped without a write; progress is counted page by page."""
-    from syncs.services import flow_history_advance, flow_history_finish
-
-    since = datetime.combine(flow.history_since or date(2000, 1, 1), time.min, tzinfo=UTC)
-    run = run_start(flow=flow, kind=SyncRun.Kind.HISTORICAL, triggered_by=triggered_by)
-    try:
-        run = _run_pages(
-            flow,
-            run,
-            since=since,
-            after_page=lambda page: flow_history_advance(
-                flow, cursor={"last_id": page[-1].id}, done=len(page)
-            ),
-        )
-    except ConnectorError as exc:
-        flow_history_finish(flow, error=str(exc))
-        raise
-    flow_history_finish(flow)
-    if not (flow.cursor.get("source") or {}).get("modified_since"):
-        # Everything changed before the backfill began is recorded: reconciliation starts there.
-        flow_cursor_advance(
-            flow, side="source", position={"modified_since": run.started_at.isoformat()}
-        )
-    return run
-
-
-def flow_resume_catch_up(flow: SyncFlow) -> int:
-    """Resume a paused flow and queue again every record that arrived while it was paused."""
-    from syncs.services import flow_resume
-
-    flow_resume(flow)
-    flow.refresh_from_db()
-    waiting = flow.errors.filter(category=ErrorCategory.PAUSED, status__in=("open", "retrying"))
-    return sync_errors_retry(waiting.select_related("flow__source"))
-
-
-def flow_force_sync(flow: SyncFlow, *, source_id: str) -> bool:
-    """Queue one source record to be written again even if nothing changed."""
-    return bool(
-        events_record(
-            [
-                NewEvent(
-                    connection=flow.source,
-                    entity=flow.source_entity,
-                    external_id=source_id.strip(),
-                    version=f"force-{uuid.uuid4().hex[:12]}",
-                    operation=ChangeEvent.Operation.UPDATE,
-                    origin=ChangeEvent.Origin.ADMIN,
-                    flow=flow,
-                )
-            ]
-        )
-    )
-
-
-def sync_errors_retry(errors: Iterable[SyncError]) -> int:
-    """Queue the records behind these errors again; each error resolves when its record syncs."""
-    errors = [e for e in errors if e.is_open and e.source_id]
-    SyncError.objects.filter(pk__in=[e.pk for e in errors]).update(
-        status=SyncError.Status.RETRYING, next_retry_at=None
-    )
-    return events_record(
-        NewEvent(
-            connection=error.flow.source,
-            entity=error.flow.source_entity,
-            external_id=error.source_id,
-            version=f"retry-{error.pk}-{error.attempts}",
-            operation=ChangeEvent.Operation.UPDATE,
-            origin=ChangeEvent.Origin.RETRY,
-            flow=error.flow,
-        )
-        for error in errors
     )

@@ -18,15 +18,11 @@ from django_q.tasks import async_task
 from connectors.exceptions import ConnectorError
 from connectors.models import Connection
 from connectors.oauth import connection_access_token
-from syncs.engine import (
-    flow_history_run,
-    flow_poll,
-    inbox_drain,
-    sync_errors_retry,
-)
 from syncs.inbox import events_sweep
+from syncs.live import inbox_drain
 from syncs.models import ErrorCategory, SyncError, SyncFlow
 from syncs.records import RunAlreadyRunning, runs_abandon_stale
+from syncs.runs import flow_history_run, flow_poll, sync_errors_retry
 from syncs.services import sync_errors_due
 
 logger = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from django.db import transaction
 from connectors.sandbox.models import FaultProfile, RequestLog, Vendor
 from connectors.sandbox.qbo import services as qbo_sandbox
 from connectors.sandbox.zoho.models import CrmRecord
-from syncs.engine import flow_history_run
 from syncs.models import RecordLink
+from syncs.runs import flow_history_run
 from syncs.services import flow_create_with_defaults, flow_history_start
 from tests.e2e.conftest import E2E
 

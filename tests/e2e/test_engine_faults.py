@@ -14,9 +14,10 @@ from connectors.sandbox.qbo import services as qbo_sandbox
 from connectors.sandbox.qbo.models import Token
 from connectors.sandbox.zoho import services as zoho_sandbox
 from connectors.services import connection_test
-from syncs import engine
-from syncs.engine import inbox_drain, sync_errors_retry
+from syncs import engine, runs
+from syncs.live import inbox_drain
 from syncs.models import ChangeEvent, RecordLink, SyncError, SyncFlow
+from syncs.runs import sync_errors_retry
 from syncs.services import flow_create_with_defaults, flow_history_start, flow_pause
 from syncs.tasks import sync_errors_retry_due, tokens_refresh
 from tests.e2e.conftest import E2E
@@ -194,7 +195,7 @@ def test_a_paused_flow_says_so_and_catches_up_on_resume(qbo_company, flows):
 
     for flow in flows.values():
         flow.refresh_from_db()
-        engine.flow_resume_catch_up(flow)
+        runs.flow_resume_catch_up(flow)
     inbox_drain()
 
     assert len(crm_records("Accounts")) == 1 and len(crm_records("Contacts")) == 1
@@ -234,12 +235,12 @@ def test_reconciliation_catches_a_change_whose_webhook_was_lost(qbo_company, flo
     qbo_sandbox.record_create(company=qbo_company, entity="Customer", data=CUSTOMER)
 
     for flow in flows.values():  # the scheduled reconcile, parents first
-        engine.flow_poll(flow)
+        runs.flow_poll(flow)
 
     assert len(crm_records("Accounts")) == 1 and len(crm_records("Contacts")) == 1
     accounts = SyncFlow.objects.get(pk=flows["Accounts"].pk)
     assert accounts.cursor["source"]["modified_since"]
-    second = engine.flow_poll(accounts)  # CDC from the cursor: nothing new, nothing written
+    second = runs.flow_poll(accounts)  # CDC from the cursor: nothing new, nothing written
     assert (second.created_count, second.updated_count) == (0, 0)
     assert second.source_api_calls == 1
 
@@ -252,7 +253,7 @@ def test_contacts_backfill_before_accounts_syncs_each_account_first(qbo_company,
     contacts = flows["Contacts"]
     flow_history_start(contacts, since=date(2000, 1, 1))
 
-    run = engine.flow_history_run(contacts)
+    run = runs.flow_history_run(contacts)
 
     assert (run.created_count, run.failed_count) == (3, 0)
     accounts = {a["id"] for a in crm_records("Accounts")}

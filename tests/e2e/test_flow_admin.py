@@ -8,7 +8,7 @@ from django.urls import reverse
 from django_q.models import OrmQ
 
 from connectors.sandbox.qbo import services as qbo_sandbox
-from syncs.engine import inbox_drain
+from syncs.live import inbox_drain
 from syncs.models import ChangeEvent, SyncError, SyncFlow
 from syncs.services import flow_create_with_defaults
 from tests.e2e.conftest import E2E

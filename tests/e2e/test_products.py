@@ -12,7 +12,7 @@ from connectors.sandbox.delivery import deliveries_run_due
 from connectors.sandbox.models import OutboundDelivery
 from connectors.sandbox.qbo import services as qbo_sandbox
 from connectors.sandbox.zoho import services as zoho_sandbox
-from syncs.engine import inbox_drain
+from syncs.live import inbox_drain
 from syncs.models import AuditEntry, RecordLink, SyncError, SyncFlow
 from syncs.services import flow_create_with_defaults
 from tests.e2e.conftest import E2E

@@ -10,7 +10,7 @@ from connectors.sandbox.delivery import deliveries_run_due
 from connectors.sandbox.models import OutboundDelivery
 from connectors.sandbox.qbo import services as qbo_sandbox
 from connectors.sandbox.zoho.models import CrmRecord
-from syncs.engine import inbox_drain
+from syncs.live import inbox_drain
 from syncs.models import AuditEntry, ChangeEvent, RecordLink, SyncError, SyncFlow, SyncRun
 from syncs.services import flow_create_with_defaults
 from tests.e2e.conftest import E2E

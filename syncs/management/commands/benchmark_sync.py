@@ -30,8 +30,8 @@ from connectors.sandbox.connect import sandbox_connection_create
 from connectors.sandbox.models import FaultProfile, Vendor
 from connectors.sandbox.qbo import services as qbo_sandbox
 from connectors.sandbox.zoho import services as zoho_sandbox
-from syncs.engine import flow_history_run
 from syncs.models import SyncFlow, SyncRun
+from syncs.runs import flow_history_run
 from syncs.services import flow_create_with_defaults, flow_history_start
 
 

@@ -1,0 +1,185 @@
+"""Live syncing: changes recorded in the inbox (webhooks, polls, admin actions), claimed by
+workers in batches, fetched from the source once per batch and run through every flow they feed.
+A vendor failure becomes an error per record; only a crash sends events back to the inbox."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from connectors.adapter import Record
+from connectors.exceptions import AuthError, ConnectorError
+from connectors.http import count_calls
+from connectors.models import Connection
+from connectors.registry import adapter_for
+from syncs.engine import (
+    USABLE,
+    FlowContext,
+    flow_blocked,
+    flow_context,
+    flows_for,
+    records_sync,
+    run_close,
+)
+from syncs.errors import Classification, error_classify
+from syncs.inbox import event_complete, event_fail, events_claim, lease_owner_new
+from syncs.models import AuditEntry, ChangeEvent, ErrorCategory, RecordLink, SyncFlow, SyncRun
+from syncs.records import RunCounts, audit_record, run_finish, run_start
+from syncs.services import sync_error_record
+
+logger = logging.getLogger(__name__)
+
+
+def _run_kind(events: Iterable[ChangeEvent]) -> str:
+    origins = {e.origin for e in events}
+    if ChangeEvent.Origin.ADMIN in origins:
+        return SyncRun.Kind.FORCE
+    if origins == {ChangeEvent.Origin.RETRY}:
+        return SyncRun.Kind.RETRY
+    return SyncRun.Kind.LIVE
+
+
+def _events_for_flow(flow: SyncFlow, events: list[ChangeEvent]) -> list[ChangeEvent]:
+    return [e for e in events if e.flow_id in (None, flow.pk)]
+
+
+def _events_errors(
+    flow: SyncFlow,
+    run: SyncRun,
+    events: list[ChangeEvent],
+    classification: Classification,
+    records: dict[str, Record] | ConnectorError,
+) -> None:
+    """Every record behind `events` could not sync for one reason: an error row each, which
+    retries by itself when the reason is transient and waits for a person otherwise."""
+    names = {i: r.name for i, r in records.items()} if isinstance(records, dict) else {}
+    for source_id in dict.fromkeys(e.external_id for e in events):
+        sync_error_record(
+            flow=flow,
+            run=run,
+            source_id=source_id,
+            classification=classification,
+            payload=None,
+            source_name=names.get(source_id, ""),
+        )
+
+
+def _flow_failure(flow: SyncFlow, exc: ConnectorError) -> Classification:
+    classification = error_classify(exc, system=exc.system or flow.target.system)
+    if classification.category == ErrorCategory.MODULE_UNAVAILABLE:
+        message = (
+            f"{flow.target} has no {flow.target_entity} module (its edition may not include it), "
+            f"so this flow cannot write there. {flow.target.get_system_display()} said: {exc.message}"
+        )
+        return replace(classification, message=message)
+    return classification
+
+
+def _sync_flow_events(
+    flow: SyncFlow, events: list[ChangeEvent], records: dict[str, Record] | ConnectorError
+) -> None:
+    kind = _run_kind(events)
+    run = run_start(
+        flow=flow, kind=kind, triggered_by=", ".join(sorted({e.origin for e in events}))
+    )
+    ids = list(dict.fromkeys(e.external_id for e in events))
+    failure = flow_blocked(flow)
+    if failure is None and isinstance(records, ConnectorError):
+        failure = error_classify(records, system=flow.source.system)
+    if failure is not None:
+        _events_errors(flow, run, events, failure, records)
+        run_finish(run, counts=RunCounts(read=len(ids), failed=len(ids)), fatal=failure.message)
+        return
+    ctx: FlowContext | None = None
+    with count_calls() as calls:
+        try:
+            ctx = flow_context(flow, run, force=kind == SyncRun.Kind.FORCE)
+            records_sync(ctx, [records[i] for i in ids if i in records])
+            _gone_at_source(ctx, [i for i in ids if i not in records])
+        except ConnectorError as exc:
+            _events_errors(flow, run, events, _flow_failure(flow, exc), records)
+            if ctx is None:
+                run_finish(run, counts=RunCounts(read=len(ids), failed=len(ids)), fatal=str(exc))
+            else:
+                run_close(ctx, calls, fatal=str(exc))
+            return
+    run_close(ctx, calls)
+
+
+def _gone_at_source(ctx: FlowContext, ids: list[str]) -> None:
+    """Records the source no longer returns (deleted transactions): the link says so, the audit
+    trail too; the target record is kept."""
+    now = timezone.now()
+    for link in RecordLink.objects.filter(
+        flow=ctx.flow, source_id__in=ids, source_deleted_at__isnull=True
+    ):
+        with transaction.atomic():
+            RecordLink.objects.filter(pk=link.pk).update(source_deleted_at=now)
+            audit_record(
+                flow=ctx.flow,
+                run=ctx.run,
+                action=AuditEntry.Action.SKIP,
+                source_id=link.source_id,
+                target_id=link.target_id,
+                link=link,
+                note=f"Deleted in {ctx.flow.source.get_system_display()}; the linked record was kept.",
+            )
+    ctx.counts += RunCounts(read=len(ids), skipped=len(ids))
+
+
+def _events_sync(connection: Connection, entity: str, events: list[ChangeEvent]) -> None:
+    flows = flows_for(connection, entity)
+    if not flows:
+        return
+    # Deletions are fetched too: QBO reports a deactivated customer as "Delete", and the record
+    # (inactive) is still there to sync. Only what the source no longer returns is gone.
+    ids = sorted({e.external_id for e in events})
+    records: dict[str, Record] | ConnectorError = {}
+    if ids and connection.status in USABLE and any(flow_blocked(f) is None for f in flows):
+        try:
+            records = {r.id: r for r in adapter_for(connection).fetch(entity, ids)}
+        except ConnectorError as exc:
+            records = exc  # each flow records why its records could not be read
+    for flow in flows:
+        mine = _events_for_flow(flow, events)
+        if mine:
+            _sync_flow_events(flow, mine, records)
+
+
+def inbox_process(*, owner: str | None = None, limit: int = 200) -> int:
+    """Claim a batch of pending changes and sync them; returns how many were claimed."""
+    owner = owner or lease_owner_new()
+    events = events_claim(owner=owner, limit=limit)
+    groups: dict[tuple[int, str], list[ChangeEvent]] = defaultdict(list)
+    for event in events:
+        groups[(event.connection_id, event.entity)].append(event)
+    connections = Connection.objects.in_bulk({key[0] for key in groups})
+    for (connection_id, entity), group in groups.items():
+        try:
+            _events_sync(connections[connection_id], entity, group)
+        except Exception as exc:  # a bug, not a vendor failure: back to the inbox, not lost
+            logger.warning("Changes to %s on connection %s failed: %s", entity, connection_id, exc)
+            for event in group:
+                event_fail(event, owner=owner, error=exc, retry=not isinstance(exc, AuthError))
+            continue
+        for event in group:
+            event_complete(event, owner=owner)
+    return len(events)
+
+
+def inbox_drain(*, budget: timedelta = timedelta(seconds=60), limit: int = 200) -> int:
+    """Process the inbox until it is empty or the time budget is spent."""
+    deadline = timezone.now() + budget
+    total = 0
+    while timezone.now() < deadline:
+        claimed = inbox_process(limit=limit)
+        total += claimed
+        if not claimed:
+            break
+    return total
