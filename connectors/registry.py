@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from connectors.models import Connection
-from connectors.oauth import CallbackResult, IntuitOAuth, OAuthProvider, ZohoOAuth
+from connectors.oauth import CallbackResult
+from connectors.oauth_providers import IntuitOAuth, OAuthProvider, ZohoOAuth
 from connectors.qbo.client import QboClient
 from connectors.zoho_books.client import ZohoBooksClient
 from connectors.zoho_crm.client import ZohoCrmClient

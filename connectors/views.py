@@ -11,7 +11,8 @@ from django.views.decorators.http import require_http_methods
 
 from connectors.exceptions import ConnectorError
 from connectors.models import Connection
-from connectors.oauth import OAuthCallbackError, oauth_authorize_url, oauth_callback, oauth_provider
+from connectors.oauth import oauth_authorize_url, oauth_callback, oauth_provider
+from connectors.oauth_providers import OAuthCallbackError
 from connectors.services import books_organizations, connection_set_organization
 
 

@@ -15,7 +15,7 @@ import requests
 from connectors.exceptions import AuthError, ConnectorError, NotFound, PermanentError, RateLimited
 from connectors.http import ApiSession, response_error_default
 from connectors.models import Connection
-from connectors.oauth import ZOHO_API_DOMAINS
+from connectors.oauth_providers import ZOHO_API_DOMAINS
 
 AUTH_CODES = {"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "OAUTH_SCOPE_MISMATCH", "NO_PERMISSION"}
 PAGE_SIZE = 200  # the most a GET returns

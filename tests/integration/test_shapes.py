@@ -13,7 +13,7 @@ from typing import Any
 import responses
 
 from connectors.models import Connection
-from connectors.oauth import ZohoOAuth
+from connectors.oauth_providers import ZohoOAuth
 from connectors.qbo.client import QboClient
 from connectors.registry import CRM_SCOPES
 from connectors.sandbox.qbo import services as qbo_sandbox
