@@ -3,7 +3,6 @@ history (runs, audit trail, inbox). Actions call one service and say what happen
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import admin, messages
@@ -20,16 +19,20 @@ from django.utils.safestring import SafeString
 from connectors.exceptions import ConnectorError
 from connectors.models import Connection
 from connectors.registry import adapter_for
-from syncs import admin_views
+from syncs import admin_history, admin_views  # noqa: F401 - admin_history registers its pages
+from syncs.admin_common import (
+    ERROR_STATUS_COLOURS,
+    FLOW_STATE_COLOURS,
+    GREY,
+    RUN_STATUS_COLOURS,
+    badge,
+    category_colour,
+    pretty_json,
+)
 from syncs.mapping import MappingRule, mapping_validate
 from syncs.models import (
     OPEN_STATUSES,
-    TRANSIENT_CATEGORIES,
-    AuditEntry,
-    ChangeEvent,
-    ErrorCategory,
     FieldMapping,
-    RecordLink,
     SyncError,
     SyncFlow,
     SyncRun,
@@ -37,65 +40,6 @@ from syncs.models import (
 from syncs.runs import flow_resume_catch_up, sync_errors_retry
 from syncs.services import flow_pause, sync_errors_ignore
 from syncs.tasks import flow_poll_async, inbox_wake
-
-GREEN, AMBER, RED, BLUE, GREY, PURPLE = (
-    "#2e7d32",
-    "#b26a00",
-    "#c62828",
-    "#1565c0",
-    "#616161",
-    "#6a1b9a",
-)
-
-FLOW_STATE_COLOURS = {"active": GREEN, "paused": AMBER, "disabled": GREY}
-ERROR_STATUS_COLOURS = {"open": RED, "retrying": AMBER, "resolved": GREEN, "ignored": GREY}
-RUN_STATUS_COLOURS = {"running": BLUE, "succeeded": GREEN, "partial": AMBER, "failed": RED}
-EVENT_STATUS_COLOURS = {
-    "pending": BLUE,
-    "processing": AMBER,
-    "done": GREEN,
-    "failed": RED,
-    "skipped": GREY,
-}
-
-
-def badge(label: str, colour: str) -> SafeString:
-    return format_html(
-        '<span style="background:{};color:#fff;padding:1px 8px;border-radius:9px;'
-        'white-space:nowrap">{}</span>',
-        colour,
-        label,
-    )
-
-
-def category_colour(category: str) -> str:
-    """Red: someone must act on the connection; amber: clears by itself; grey: waiting on
-    the flow; purple: the record's data needs fixing."""
-    if category in (ErrorCategory.AUTH, ErrorCategory.MODULE_UNAVAILABLE):
-        return RED
-    if category in TRANSIENT_CATEGORIES:
-        return AMBER
-    if category in (ErrorCategory.PAUSED, ErrorCategory.UNKNOWN):
-        return GREY
-    return PURPLE
-
-
-def pretty_json(value: Any) -> SafeString:
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-    return format_html('<pre style="margin:0;white-space:pre-wrap">{}</pre>', text)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """History written by the engine: looked at, never edited by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class FieldMappingFormSet(BaseInlineFormSet):
@@ -448,98 +392,3 @@ class SyncErrorAdmin(admin.ModelAdmin):
     def ignore_selected(self, request: HttpRequest, queryset: QuerySet[SyncError]) -> None:
         ignored = sync_errors_ignore(queryset)
         self.message_user(request, f"Ignored {ignored} open error(s).", messages.SUCCESS)
-
-
-@admin.register(SyncRun)
-class SyncRunAdmin(ReadOnlyAdmin):
-    list_display = (
-        "started_at",
-        "flow",
-        "kind",
-        "status_badge",
-        "read_count",
-        "created_count",
-        "updated_count",
-        "skipped_count",
-        "failed_count",
-        "duration",
-        "source_api_calls",
-        "target_api_calls",
-        "triggered_by",
-    )
-    list_filter = ("status", "kind", "flow")
-    search_fields = ("flow__name", "triggered_by", "error_summary")
-    list_select_related = ("flow",)
-    date_hierarchy = "started_at"
-
-    @admin.display(description="Status", ordering="status")
-    def status_badge(self, run: SyncRun) -> SafeString:
-        return badge(run.get_status_display(), RUN_STATUS_COLOURS.get(run.status, GREY))
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = (
-        "created_at",
-        "flow",
-        "action",
-        "towards",
-        "source_id",
-        "target_id",
-        "changed",
-        "note",
-    )
-    list_filter = ("action", "towards", "flow")
-    search_fields = ("source_id", "target_id", "note")
-    list_select_related = ("flow",)
-    date_hierarchy = "created_at"
-
-    @admin.display(description="Changed fields")
-    def changed(self, entry: AuditEntry) -> str:
-        return ", ".join(entry.changed_fields) or "-"
-
-
-@admin.register(ChangeEvent)
-class ChangeEventAdmin(ReadOnlyAdmin):
-    list_display = (
-        "received_at",
-        "connection",
-        "entity",
-        "external_id",
-        "version",
-        "operation",
-        "origin",
-        "status_badge",
-        "attempts",
-        "lease_owner",
-        "lease_expires_at",
-        "flow",
-    )
-    list_filter = ("status", "system", "origin", "operation", "entity", "connection")
-    search_fields = ("external_id", "version", "last_error")
-    list_select_related = ("connection", "flow")
-    date_hierarchy = "received_at"
-
-    @admin.display(description="Status", ordering="status")
-    def status_badge(self, event: ChangeEvent) -> SafeString:
-        return badge(event.get_status_display(), EVENT_STATUS_COLOURS.get(event.status, GREY))
-
-
-@admin.register(RecordLink)
-class RecordLinkAdmin(ReadOnlyAdmin):
-    """Links may be deleted ("unlink"): the engine then matches the record again."""
-
-    list_display = (
-        "flow",
-        "source_id",
-        "target_id",
-        "source_version",
-        "target_version",
-        "last_synced_at",
-    )
-    list_filter = ("flow",)
-    search_fields = ("source_id", "target_id")
-    list_select_related = ("flow",)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.has_perm("syncs.delete_recordlink")
