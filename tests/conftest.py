@@ -39,3 +39,13 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     slept: list[float] = []
     monkeypatch.setattr("connectors.http.sleep", slept.append, raising=False)
     return slept
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Django removes the SQLite test database but not its WAL side files."""
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for suffix in ("-wal", "-shm"):
+        (root / f"test-db-{os.getpid()}.sqlite3{suffix}").unlink(missing_ok=True)
