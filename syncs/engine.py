@@ -265,10 +265,10 @@ def _dependencies_first(ctx: FlowContext, records: Sequence[Record]) -> None:
     run_close(parent_ctx, calls)
 
 
-def records_sync(ctx: FlowContext, records: Sequence[Record]) -> RunCounts:
-    """Map, match, write and record one batch of source records for one flow."""
+def records_sync(ctx: FlowContext, records: Sequence[Record]) -> None:
+    """Map, match, write and record one batch of source records for one flow; the outcome is
+    counted on `ctx.counts`."""
     _dependencies_first(ctx, records)
-    before = ctx.counts
     ctx.counts += RunCounts(read=len(records))
     planned = _plan(ctx, records)
     if planned and ctx.flow.dry_run:
@@ -291,14 +291,6 @@ def records_sync(ctx: FlowContext, records: Sequence[Record]) -> RunCounts:
         with transaction.atomic():
             for item, outcome in zip(planned, outcomes, strict=True):
                 _record_outcome(ctx, item, outcome)
-    added = ctx.counts
-    return RunCounts(
-        added.read - before.read,
-        added.created - before.created,
-        added.updated - before.updated,
-        added.skipped - before.skipped,
-        added.failed - before.failed,
-    )
 
 
 def run_close(ctx: FlowContext, calls: Any, fatal: str = "") -> SyncRun:

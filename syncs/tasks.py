@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.core.cache import cache
@@ -20,7 +21,7 @@ from connectors.models import Connection
 from connectors.oauth import connection_access_token
 from syncs.inbox import events_sweep
 from syncs.live import inbox_drain
-from syncs.models import ErrorCategory, SyncError, SyncFlow
+from syncs.models import ErrorCategory, SyncError, SyncFlow, SyncRun
 from syncs.records import RunAlreadyRunning, runs_abandon_stale
 from syncs.runs import flow_history_run, flow_poll, sync_errors_retry
 from syncs.services import sync_errors_due
@@ -55,15 +56,20 @@ def inbox_sweep() -> int:
     return waiting
 
 
-def flow_poll_task(flow_id: int) -> str:
+def _flow_task(run_flow: Callable[[SyncFlow], SyncRun | None], flow_id: int) -> str:
+    """Run one flow in a worker and say what happened (the run itself records the details)."""
     flow = SyncFlow.objects.select_related("source", "target").get(pk=flow_id)
     try:
-        run = flow_poll(flow)
+        run = run_flow(flow)
     except RunAlreadyRunning:
         return "already running"
     except ConnectorError as exc:
         return f"failed: {exc}"
     return f"run {run.pk}" if run else "blocked"
+
+
+def flow_poll_task(flow_id: int) -> str:
+    return _flow_task(flow_poll, flow_id)
 
 
 def flows_reconcile() -> int:
@@ -76,14 +82,7 @@ def flows_reconcile() -> int:
 
 
 def flow_history_task(flow_id: int) -> str:
-    flow = SyncFlow.objects.select_related("source", "target").get(pk=flow_id)
-    try:
-        run = flow_history_run(flow)
-    except RunAlreadyRunning:
-        return "already running"
-    except ConnectorError as exc:
-        return f"failed: {exc}"
-    return f"run {run.pk}"
+    return _flow_task(flow_history_run, flow_id)
 
 
 def tokens_refresh() -> int:
