@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import pytest
 import responses
 
+pytest_plugins = ["tests.live_sandbox", "tests.receiver"]
+
 LOOPBACK = re.compile(r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?/")
 
 

@@ -34,20 +34,6 @@ def _customer(n: int, **extra) -> dict:
     }
 
 
-@pytest.fixture
-def flows(qbo, crm) -> dict[str, SyncFlow]:
-    return {
-        target: flow_create_with_defaults(
-            name=f"Customers to {target}",
-            source=qbo,
-            target=crm,
-            source_entity="Customer",
-            target_entity=target,
-        )
-        for target in ("Accounts", "Contacts")
-    }
-
-
 @E2E
 def test_mandatory_field_left_empty_is_an_error_and_retry_resolves_it_once_fixed(
     qbo_company, flows

@@ -3,16 +3,13 @@ to the product, recorded in the inbox, processed as a worker would, and written 
 
 from __future__ import annotations
 
-import pytest
-
 from connectors.qbo.client import QboClient
 from connectors.sandbox.delivery import deliveries_run_due
 from connectors.sandbox.models import OutboundDelivery
 from connectors.sandbox.qbo import services as qbo_sandbox
 from connectors.sandbox.zoho.models import CrmRecord
 from syncs.live import inbox_drain
-from syncs.models import AuditEntry, ChangeEvent, RecordLink, SyncError, SyncFlow, SyncRun
-from syncs.services import flow_create_with_defaults
+from syncs.models import AuditEntry, ChangeEvent, RecordLink, SyncError, SyncRun
 from tests.e2e.conftest import E2E
 
 CUSTOMER = {
@@ -32,20 +29,6 @@ CUSTOMER = {
         "Country": "USA",
     },
 }
-
-
-@pytest.fixture
-def flows(qbo, crm) -> dict[str, SyncFlow]:
-    return {
-        target: flow_create_with_defaults(
-            name=f"QBO customers to CRM {target}",
-            source=qbo,
-            target=crm,
-            source_entity="Customer",
-            target_entity=target,
-        )
-        for target in ("Accounts", "Contacts")
-    }
 
 
 def crm_records(module: str) -> list[dict]:

@@ -4,13 +4,7 @@ bytes sent, and a Zoho CRM notification channel created, delivering, lapsing and
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django.utils import timezone
@@ -26,6 +20,7 @@ from connectors.zoho_books.webhooks import signature_valid
 from connectors.zoho_crm.channels import channel_ensure, channel_renew, channels_renew
 from syncs.models import ChangeEvent
 from tests.integration.conftest import LIVE
+from tests.receiver import Receiver
 
 pytestmark = LIVE
 
@@ -75,47 +70,6 @@ def test_a_qbo_delivery_signed_with_another_verifier_is_refused_and_nothing_reco
     assert not ChangeEvent.objects.exists()
 
 
-@dataclass
-class Received:
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    """A loopback HTTP server that keeps every POST exactly as it arrived."""
-
-    url: str = ""
-    received: list[Received] = field(default_factory=list)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    record = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            parts = urlsplit(self.path)
-            query = dict(parse_qsl(parts.query, keep_blank_values=True))
-            record.received.append(Received(parts.path, query, dict(self.headers), body))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    record.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield record
-    server.shutdown()
-    server.server_close()
-
-
 def test_books_signatures_verify_on_the_exact_bytes_and_query_the_fake_sent(
     books_org: BooksOrganization, receiver: Receiver
 ) -> None:
@@ -132,7 +86,7 @@ def test_books_signatures_verify_on_the_exact_bytes_and_query_the_fake_sent(
 
     assert deliveries_run_due() == 1
 
-    [sent] = receiver.received
+    [sent] = receiver.requests
     delivery = OutboundDelivery.objects.get(vendor=Vendor.ZOHO_BOOKS)
     assert sent.body == delivery.body.encode()
     assert sent.query == {"source": "zoho books", "account": "zylker & co"}

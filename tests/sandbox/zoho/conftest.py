@@ -5,11 +5,8 @@ webhooks (a tiny HTTP server on loopback that records what it is sent)."""
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -174,48 +171,6 @@ def books_orgs(transactional_db: None) -> list[BooksOrganization]:
 def books(zoho: Zoho, books_orgs: list[BooksOrganization]) -> requests.Session:
     tokens = zoho.tokens(BOOKS_SCOPE, org_id=books_orgs[0].organization_id)
     return session(tokens["access_token"])
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Receiver:
-    """A loopback HTTP server that records every POST and answers `status`."""
-
-    url: str = ""
-    requests: list[Received] = field(default_factory=list)
-    status: int = 200
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    record = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            record.requests.append(Received(self.path, dict(self.headers), body))
-            self.send_response(record.status)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    record.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield record
-    server.shutdown()
-    server.server_close()
 
 
 def fresh_window(seconds: int, margin: float) -> None:
