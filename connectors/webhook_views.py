@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
@@ -16,6 +17,7 @@ from django.views.decorators.http import require_POST
 from connectors.models import Connection, WebhookChannel
 from connectors.qbo.webhooks import MalformedDelivery, events_parse, signature_valid
 from syncs.inbox import NewEvent, events_record
+from syncs.tasks import inbox_wake
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ def qbo_webhook(request: HttpRequest) -> JsonResponse:
         return _refuse("the delivery names a company that is not connected here", 401)
     if not all(signature_valid(body, signature, c.webhook_secret) for c in connections.values()):
         return _refuse("bad intuit-signature", 401)
-    new = events_record(
+    return _record(
         NewEvent(
             connection=connections[event.realm_id],
             entity=event.entity,
@@ -70,15 +72,18 @@ def qbo_webhook(request: HttpRequest) -> JsonResponse:
         )
         for event in events
     )
+
+
+def _record(events: Iterable[NewEvent]) -> JsonResponse:
+    """Store the events, all or none, then acknowledge; wake a worker once they are committed."""
+    events = list(events)
+    try:
+        new = events_record(events)
+    except ValueError as exc:  # the inbox refuses values no vendor sends (an id of 10 kB)
+        return _refuse(f"malformed delivery: {exc}", 400)
     if new:
-        transaction.on_commit(_wake_workers)
+        transaction.on_commit(inbox_wake)
     return JsonResponse({"received": len(events), "new": new})
-
-
-def _wake_workers() -> None:
-    from syncs.tasks import inbox_wake
-
-    inbox_wake()
 
 
 CRM_OPERATIONS = {"insert": "create", "update": "update", "delete": "delete"}
@@ -109,7 +114,8 @@ def zoho_crm_notification(request: HttpRequest) -> JsonResponse:
     )
     if channel is None or not channel.token or not hmac.compare_digest(channel.token, token):
         return _refuse("unknown channel or wrong token", 401)
-    new = events_record(
+    WebhookChannel.objects.filter(pk=channel.pk).update(last_delivery_at=timezone.now())
+    return _record(
         NewEvent(
             connection=channel.connection,
             entity=module,
@@ -119,7 +125,3 @@ def zoho_crm_notification(request: HttpRequest) -> JsonResponse:
         )
         for i in ids
     )
-    WebhookChannel.objects.filter(pk=channel.pk).update(last_delivery_at=timezone.now())
-    if new:
-        transaction.on_commit(_wake_workers)
-    return JsonResponse({"received": len(ids), "new": new})

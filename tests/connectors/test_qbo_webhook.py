@@ -161,3 +161,23 @@ def test_malformed_bodies_get_400_and_store_nothing(client, company, body):
 
 def test_get_is_not_allowed(client):
     assert client.get(reverse("connectors:qbo_webhook")).status_code == 405
+
+
+def test_an_id_no_vendor_would_send_gets_400_and_stores_nothing(client, company):
+    body = json.dumps(
+        [
+            {
+                "specversion": "1.0",
+                "id": "e1",
+                "type": "qbo.customer.updated.v1",
+                "time": "t",
+                "intuitentityid": "9" * 10_000,
+                "intuitaccountid": "310687",
+                "data": {},
+            }
+        ]
+    ).encode()
+    response = _post(client, body, _sign(body))
+    assert response.status_code == 400
+    assert "malformed" in response.json()["error"]
+    assert ChangeEvent.objects.count() == 0
