@@ -40,6 +40,9 @@ class MatchFields:
     """Which target field each match key compares, for one flow."""
 
     by_key: dict[str, str] = field(default_factory=dict)
+    # The target field holding the source id: what creates upsert on, so that a write repeated
+    # after a crash finds its first attempt, whether or not the flow also matches on it.
+    external_field: str = ""
 
     @classmethod
     def for_flow(
@@ -55,11 +58,10 @@ class MatchFields:
             elif spec is not None and spec.mandatory and spec.data_type == "text":
                 fields.setdefault("name", mapping.target_field)
         keys = [k for k in flow.match_keys if k != "link"]
-        return cls(by_key={k: fields[k] for k in keys if k in fields})
-
-    @property
-    def external_field(self) -> str:
-        return self.by_key.get("external_id", "")
+        return cls(
+            by_key={k: fields[k] for k in keys if k in fields},
+            external_field=fields.get("external_id", ""),
+        )
 
 
 class TargetMatcher:
