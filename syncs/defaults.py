@@ -8,10 +8,25 @@ record; `QBO_Balance` (currency) and `QBO_Active` (checkbox), both on Accounts. 
 must define them as custom fields (`connectors/sandbox/zoho/crm_schema.py`) so the default flows
 validate there; a real org needs them added once (Setup > Customization > Modules and Fields).
 
-Direction: contact details (phone, email, web, addresses) go both ways on a two-way flow;
-names, ids, balances and the active flag belong to the accounting side and only go to the CRM.
-A name renamed in the CRM must not rename a QuickBooks customer behind the bookkeeper's back,
-and it would collide with QBO's unique DisplayName (error 6240).
+Direction: on a two-way flow names and contact details (phone, email, web, addresses) go both
+ways, as Zoho's own integration does; ids, balances and the active flag belong to the accounting
+side and only go to the CRM. A name changed in the CRM that another QuickBooks customer, vendor
+or employee already has is refused by QuickBooks (6240) and becomes a `name_conflict` error.
+
+Transactions (invoices, estimates, purchase orders) go one way, QuickBooks to the CRM. Their
+`options` say what the engine resolves by itself (`syncs/references.py`):
+
+* `references`: lookups to records another flow keeps (`CustomerRef` -> the Account); a record
+  whose reference is not linked yet has it synced first, in the same run;
+* `line_items`: the QBO lines written into the CRM module's line-item subform, whose API name
+  the engine reads from the CRM's field metadata (`Invoiced_Items`, or `Product_Details` on
+  older orgs); each line's product is a reference too;
+* `currency`: where the record's currency and exchange rate are, checked against the CRM's
+  currencies (`currency_mismatch`), or converted when `convert_currency` is on;
+* `create_in_source`: on a two-way flow, a record added in the CRM is created in QuickBooks
+  (Accounts, Vendors, Products; a contact added alone has no customer to belong to);
+* `refreshed_by`: source entities whose changes alter this flow's records (a Bill changes its
+  vendor's balance), so their webhooks queue the referenced record again.
 """
 
 from __future__ import annotations
@@ -86,7 +101,7 @@ _LINK = (
 )
 
 QBO_CUSTOMER_TO_CRM_ACCOUNTS = (
-    _rule("DisplayName", "Account_Name", required=True),
+    _rule("DisplayName", "Account_Name", required=True, both=True),
     _rule("PrimaryPhone.FreeFormNumber", "Phone", T.PHONE, both=True),
     _rule("WebAddr.URI", "Website", both=True),
     *_address("Billing_", "BillAddr", _ACCOUNT_ADDRESS),
@@ -107,21 +122,128 @@ QBO_CUSTOMER_TO_CRM_CONTACTS = (
 )
 
 QBO_VENDOR_TO_CRM_VENDORS = (
-    _rule("DisplayName", "Vendor_Name", required=True),
+    _rule("DisplayName", "Vendor_Name", required=True, both=True),
     _rule("PrimaryEmailAddr.Address", "Email", both=True),
     _rule("PrimaryPhone.FreeFormNumber", "Phone", T.PHONE, both=True),
     _rule("WebAddr.URI", "Website", both=True),
     *_address("", "BillAddr", _VENDOR_ADDRESS),
+    _rule("Balance", "QBO_Balance", T.NONE),
     *_LINK,
 )
 
-# One-way: prices and names are the bookkeeper's, kept in QuickBooks.
+# QuickBooks transactions. The number is the subject (a transaction without one, when the
+# company does not number them, falls back on its id); the lookups and lines are options. The
+# exchange rate is left to the CRM's own: QuickBooks states it the other way round.
+_DOCUMENT = (
+    _rule("DocNumber", "Subject", required=True, fallback_paths=["Id"]),
+    _rule("CurrencyRef.value", "Currency", T.NONE),
+    _rule("TxnTaxDetail.TotalTax", "Tax", T.NONE),
+    _rule("PrivateNote", "Description"),
+)
+
+QBO_INVOICE_TO_CRM_INVOICES = (
+    *_DOCUMENT,
+    _rule("TxnDate", "Invoice_Date", T.DATE),
+    _rule("DueDate", "Due_Date", T.DATE),
+    # QuickBooks has no invoice status field: whether it was sent is the nearest thing.
+    _rule(
+        "EmailStatus",
+        "Status",
+        T.VALUE_MAP,
+        map={"NotSet": "Created", "NeedToSend": "Approved", "EmailSent": "Delivered"},
+        default="Created",
+    ),
+    *_address("Billing_", "BillAddr", _ACCOUNT_ADDRESS),
+    *_address("Shipping_", "ShipAddr", _ACCOUNT_ADDRESS),
+    *_LINK,
+)
+
+QBO_ESTIMATE_TO_CRM_QUOTES = (
+    *_DOCUMENT,
+    _rule("ExpirationDate", "Valid_Till", T.DATE),
+    _rule(
+        "TxnStatus",
+        "Quote_Stage",
+        T.VALUE_MAP,
+        map={
+            "Pending": "Draft",
+            "Accepted": "Confirmed",
+            "Closed": "Closed Won",
+            "Converted": "Closed Won",
+            "Rejected": "Closed Lost",
+        },
+        default="Draft",
+    ),
+    *_address("Billing_", "BillAddr", _ACCOUNT_ADDRESS),
+    *_address("Shipping_", "ShipAddr", _ACCOUNT_ADDRESS),
+    *_LINK,
+)
+
+QBO_PURCHASE_ORDER_TO_CRM_PURCHASE_ORDERS = (
+    *_DOCUMENT,
+    _rule("DocNumber", "PO_Number"),
+    _rule("TxnDate", "PO_Date", T.DATE),
+    _rule("DueDate", "Due_Date", T.DATE),
+    _rule(
+        "POStatus",
+        "Status",
+        T.VALUE_MAP,
+        map={"Open": "Created", "Closed": "Delivered"},
+        default="Created",
+    ),
+    *_LINK,
+)
+
+
+def _lines(detail: str) -> dict[str, Any]:
+    """QBO lines of one detail type as CRM line items: the product, quantity and rate (the
+    CRM works the line's total out from them, as QuickBooks does the line's amount)."""
+    return {
+        "path": "Line",
+        "detail_types": [detail],
+        "reference": {
+            "path": f"{detail}.ItemRef.value",
+            "name_path": f"{detail}.ItemRef.name",
+            "entity": "Item",
+            "target_entity": "Products",
+            "lookup_field": "Product_Name",
+        },
+        "fields": [
+            {"source_path": f"{detail}.Qty", "target_field": "Quantity", "default": 1},
+            {
+                "source_path": f"{detail}.UnitPrice",
+                "target_field": "List_Price",
+                "fallback_paths": ["Amount"],
+            },
+            {"source_path": "Description", "target_field": "Description"},
+        ],
+    }
+
+
+def _reference(path: str, entity: str, target_entity: str, lookup: str, **extra: Any) -> dict:
+    return {
+        "path": f"{path}.value",
+        "name_path": f"{path}.name",
+        "entity": entity,
+        "target_entity": target_entity,
+        "lookup_field": lookup,
+        **extra,
+    }
+
+
+_CUSTOMER_REFERENCES = [
+    _reference("CustomerRef", "Customer", "Accounts", "Account_Name"),
+    # The customer's contact, where a contacts flow keeps one; no contact is no error.
+    _reference("CustomerRef", "Customer", "Contacts", "Contact_Name", optional=True),
+]
+_CURRENCY = {"path": "CurrencyRef.value", "rate_path": "ExchangeRate"}
+
 QBO_ITEM_TO_CRM_PRODUCTS = (
-    _rule("Name", "Product_Name", required=True),
-    _rule("Sku", "Product_Code"),
-    _rule("Description", "Description"),
-    _rule("UnitPrice", "Unit_Price", T.NONE),
-    _rule("Active", "Product_Active", T.BOOLEAN),
+    _rule("Name", "Product_Name", required=True, both=True),
+    _rule("Sku", "Product_Code", both=True),
+    _rule("Description", "Description", both=True),
+    _rule("UnitPrice", "Unit_Price", T.NONE, both=True),
+    _rule("Active", "Product_Active", T.BOOLEAN, both=True),
     *_LINK,
 )
 
@@ -139,10 +261,20 @@ DEFAULT_FLOWS: dict[tuple[str, str, str, str], DefaultFlow] = {
     ("qbo", "Item", "zoho_crm", "Products"): DefaultFlow(
         mappings=QBO_ITEM_TO_CRM_PRODUCTS,
         match_keys=("link", "external_id", "name"),
+        options={"create_in_source": True},
     ),
+    # Invoices and payments change a customer's balance, which QuickBooks reports as a change
+    # to the invoice or payment only.
     ("qbo", "Customer", "zoho_crm", "Accounts"): DefaultFlow(
         mappings=QBO_CUSTOMER_TO_CRM_ACCOUNTS,
         match_keys=("link", "external_id", "name", "phone"),
+        options={
+            "create_in_source": True,
+            "refreshed_by": [
+                {"entity": "Invoice", "path": "CustomerRef.value"},
+                {"entity": "Payment", "path": "CustomerRef.value"},
+            ],
+        },
     ),
     # The customer's primary contact: a second flow over the same QBO customers. `parent`
     # tells the engine to sync the account first and point Account_Name at it.
@@ -151,9 +283,45 @@ DEFAULT_FLOWS: dict[tuple[str, str, str, str], DefaultFlow] = {
         match_keys=("link", "external_id", "email", "phone"),  # a last name alone is no identity
         options={"parent": {"target_entity": "Accounts", "lookup_field": "Account_Name"}},
     ),
+    # Bills and bill payments change what is owed to the vendor.
     ("qbo", "Vendor", "zoho_crm", "Vendors"): DefaultFlow(
         mappings=QBO_VENDOR_TO_CRM_VENDORS,
         match_keys=("link", "external_id", "email", "name"),
+        options={
+            "create_in_source": True,
+            "refreshed_by": [
+                {"entity": "Bill", "path": "VendorRef.value"},
+                {"entity": "BillPayment", "path": "VendorRef.value"},
+            ],
+        },
+    ),
+    # Transactions are matched by their QuickBooks id only: two invoices may share a subject.
+    ("qbo", "Invoice", "zoho_crm", "Invoices"): DefaultFlow(
+        mappings=QBO_INVOICE_TO_CRM_INVOICES,
+        match_keys=("link", "external_id"),
+        options={
+            "references": _CUSTOMER_REFERENCES,
+            "line_items": _lines("SalesItemLineDetail"),
+            "currency": _CURRENCY,
+        },
+    ),
+    ("qbo", "Estimate", "zoho_crm", "Quotes"): DefaultFlow(
+        mappings=QBO_ESTIMATE_TO_CRM_QUOTES,
+        match_keys=("link", "external_id"),
+        options={
+            "references": _CUSTOMER_REFERENCES,
+            "line_items": _lines("SalesItemLineDetail"),
+            "currency": _CURRENCY,
+        },
+    ),
+    ("qbo", "PurchaseOrder", "zoho_crm", "Purchase_Orders"): DefaultFlow(
+        mappings=QBO_PURCHASE_ORDER_TO_CRM_PURCHASE_ORDERS,
+        match_keys=("link", "external_id"),
+        options={
+            "references": [_reference("VendorRef", "Vendor", "Vendors", "Vendor_Name")],
+            "line_items": _lines("ItemBasedExpenseLineDetail"),
+            "currency": _CURRENCY,
+        },
     ),
 }
 

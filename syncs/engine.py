@@ -15,7 +15,7 @@ This module is the pipeline for a batch of records; `syncs.live` feeds it from t
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -40,6 +40,19 @@ from syncs.models import (
     SyncRun,
 )
 from syncs.records import LinkConflict, RunCounts, audit_record, link_save, run_finish, run_start
+from syncs.references import (
+    Currency,
+    LineItems,
+    Reference,
+    currency_as_home,
+    currency_check,
+    currency_convert,
+    flow_line_items,
+    flow_references,
+    lines_map,
+    missing_message,
+    references_wanted,
+)
 from syncs.services import sync_error_record, sync_error_resolve
 
 logger = logging.getLogger(__name__)
@@ -61,10 +74,11 @@ class FlowContext:
     matcher: TargetMatcher
     force: bool = False
     counts: RunCounts = field(default_factory=RunCounts)
-
-    @property
-    def parent(self) -> dict[str, str] | None:
-        return self.flow.options.get("parent")
+    references: list[Reference] = field(default_factory=list)
+    line_items: LineItems | None = None
+    currency: Currency | None = None
+    # (entity, target entity) -> {source id: target id}, for the references of this run.
+    reference_targets: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -81,7 +95,19 @@ def flow_context(flow: SyncFlow, run: SyncRun, *, force: bool = False) -> FlowCo
     schema = target.schema(flow.target_entity)
     mappings = list(flow.mappings.exclude(direction=FieldMapping.Direction.TO_SOURCE))
     matcher = TargetMatcher(flow, target, MatchFields.for_flow(flow, mappings, schema))
-    return FlowContext(flow, run, source, target, schema, mappings, matcher, force=force)
+    return FlowContext(
+        flow,
+        run,
+        source,
+        target,
+        schema,
+        mappings,
+        matcher,
+        force=force,
+        references=flow_references(flow),
+        line_items=flow_line_items(flow),
+        currency=Currency.for_flow(flow, target),
+    )
 
 
 def _problem_classification(problems: list) -> Classification:
@@ -109,29 +135,81 @@ def _error(
     ctx.counts += RunCounts(failed=1)
 
 
-def _parent_lookup(ctx: FlowContext, record: Record, payload: dict[str, Any]) -> bool:
-    """Point a child record (a Contact) at its parent's target record (the Account)."""
-    parent = ctx.parent
-    if not parent:
-        return True
-    link = RecordLink.objects.filter(
-        flow__source=ctx.flow.source,
-        flow__target=ctx.flow.target,
-        flow__source_entity=ctx.flow.source_entity,
-        flow__target_entity=parent["target_entity"],
-        source_id=record.id,
-    ).first()
-    if link is None:
-        message = (
-            f"The {parent['target_entity']} record for {ctx.flow.source_entity} "
-            f"'{record.name}' is not in {ctx.flow.target.get_system_display()} yet."
-        )
-        _error(
-            ctx, record, Classification(ErrorCategory.MISSING_DEPENDENCY, False, message), payload
-        )
-        return False
-    payload[parent["lookup_field"]] = {"id": link.target_id}
+def _references_apply(ctx: FlowContext, record: Record, payload: dict[str, Any]) -> bool:
+    """Point the record's lookups (an invoice's Account, a contact's Account) at the linked
+    target records; a record whose required reference is not linked gets an error."""
+    for reference in ctx.references:
+        value = reference.value(record.data)
+        if not value:
+            continue
+        target_id = ctx.reference_targets.get(reference.key, {}).get(value)
+        if target_id:
+            payload[reference.lookup_field] = {"id": target_id}
+        elif not reference.optional:
+            _missing(ctx, record, payload, reference, [reference.name(record.data)])
+            return False
     return True
+
+
+def _lines_apply(ctx: FlowContext, record: Record, payload: dict[str, Any]) -> bool:
+    """The record's lines, into the subform the target's metadata names."""
+    spec = ctx.line_items
+    if spec is None:
+        return True
+    if not ctx.schema.line_items:
+        message = f"{ctx.schema.label} has no line-item subform to write the lines into."
+        _error(ctx, record, Classification(ErrorCategory.INVALID_VALUE, False, message), payload)
+        return False
+    mapped = lines_map(
+        spec,
+        record.data,
+        schema=ctx.schema,
+        targets=ctx.reference_targets.get(spec.reference.key, {}),
+    )
+    if mapped.missing:
+        _missing(ctx, record, payload, spec.reference, mapped.missing)
+        return False
+    if mapped.problems:
+        _error(ctx, record, _problem_classification(mapped.problems), payload)
+        return False
+    payload[ctx.schema.line_items] = mapped.lines
+    return True
+
+
+def _missing(
+    ctx: FlowContext, record: Record, payload: Any, reference: Reference, names: list[str]
+) -> None:
+    target = ctx.flow.target.get_system_display()
+    message = " ".join(
+        missing_message(
+            reference, name, entity=ctx.flow.source_entity, record_name=record.name, target=target
+        )
+        for name in dict.fromkeys(names)
+    )
+    if _reference_flow(ctx.flow, reference) is None:
+        message += (
+            f" No flow keeps {ctx.flow.source.get_system_display()} {reference.entity} -> "
+            f"{target} {reference.target_entity} for these connections: add one."
+        )
+    _error(ctx, record, Classification(ErrorCategory.MISSING_DEPENDENCY, False, message), payload)
+
+
+def _currency_check(ctx: FlowContext, record: Record) -> tuple[bool, dict[str, Any], Any]:
+    """(whether the record can be written in its currency, the data to map, the rate to
+    convert its amounts with or None)."""
+    if ctx.currency is None:
+        return True, record.data, None
+    problem, rate = currency_check(
+        ctx.currency,
+        record.data,
+        convert=bool(ctx.flow.options.get("convert_currency")),
+        system=ctx.flow.target.get_system_display(),
+    )
+    if problem is not None:
+        _error(ctx, record, _problem_classification([problem]), None)
+        return False, record.data, None
+    data = currency_as_home(ctx.currency, record.data) if rate is not None else record.data
+    return True, data, rate
 
 
 def _plan(ctx: FlowContext, records: Sequence[Record]) -> list[Planned]:
@@ -145,13 +223,18 @@ def _plan(ctx: FlowContext, records: Sequence[Record]) -> list[Planned]:
         if record.deleted:
             ctx.counts += RunCounts(skipped=1)
             continue
-        mapped = mapping_apply(ctx.mappings, record.data, target_schema=ctx.schema)
+        writable, data, rate = _currency_check(ctx, record)
+        if not writable:
+            continue
+        mapped = mapping_apply(ctx.mappings, data, target_schema=ctx.schema)
         payload = dict(mapped.payload)
         if mapped.problems:
             _error(ctx, record, _problem_classification(mapped.problems), payload)
             continue
-        if not _parent_lookup(ctx, record, payload):
+        if not (_references_apply(ctx, record, payload) and _lines_apply(ctx, record, payload)):
             continue
+        if rate is not None:
+            currency_convert(payload, ctx.schema, rate)
         digest = payload_hash(payload, exclude=mapped.volatile)  # a sync time is no change
         link = links.get(record.id)
         if link is not None and link.target_hash == digest and not ctx.force:
@@ -223,16 +306,14 @@ def _record_outcome(ctx: FlowContext, item: Planned, outcome: WriteOutcome) -> N
     ctx.counts += RunCounts(created=1) if created else RunCounts(updated=1)
 
 
-def _parent_flow(flow: SyncFlow) -> SyncFlow | None:
-    parent = flow.options.get("parent")
-    if not parent:
-        return None
+def _reference_flow(flow: SyncFlow, reference: Reference) -> SyncFlow | None:
+    """The flow that keeps the referenced records, between the same two connections."""
     return (
         SyncFlow.objects.filter(
             source=flow.source,
             target=flow.target,
-            source_entity=flow.source_entity,
-            target_entity=parent["target_entity"],
+            source_entity=reference.entity,
+            target_entity=reference.target_entity,
         )
         .exclude(state=SyncFlow.State.DISABLED)
         .select_related("source", "target")
@@ -240,29 +321,55 @@ def _parent_flow(flow: SyncFlow) -> SyncFlow | None:
     )
 
 
-def _dependencies_first(ctx: FlowContext, records: Sequence[Record]) -> None:
-    """A child record (a Contact) needs its parent (the Account) on the target: records whose
-    parent is not linked yet go through the parent flow first, in the same run."""
-    parent = _parent_flow(ctx.flow)
-    if parent is None or flow_blocked(parent) is not None:
-        return
-    linked = set(
-        RecordLink.objects.filter(flow=parent, source_id__in=[r.id for r in records]).values_list(
-            "source_id", flat=True
+def _linked(flow: SyncFlow, ids: Iterable[str]) -> dict[str, str]:
+    return dict(
+        RecordLink.objects.filter(flow=flow, source_id__in=list(ids)).values_list(
+            "source_id", "target_id"
         )
     )
-    missing = [r for r in records if r.id not in linked and not r.deleted]
-    if not missing:
-        return
-    run = run_start(flow=parent, kind=ctx.run.kind, triggered_by=f"dependency of {ctx.flow}")
+
+
+def _dependencies_first(ctx: FlowContext, records: Sequence[Record]) -> None:
+    """Records a batch refers to (an invoice's customer and products, a contact's account) must
+    be on the target first: those not linked yet go through their own flow now, in the same
+    run, and the links found are kept on the context for the lookups."""
+    wanted: dict[Reference, dict[str, None]] = {}
+    for reference, value in references_wanted(ctx.references, ctx.line_items, records):
+        wanted.setdefault(reference, {})[value] = None
+    for reference, ids in wanted.items():
+        flow = _reference_flow(ctx.flow, reference)
+        if flow is None:
+            continue
+        linked = _linked(flow, ids)
+        missing = [i for i in ids if i not in linked]
+        if missing and flow_blocked(flow) is None:
+            _dependency_sync(ctx, flow, missing, records)
+            linked = _linked(flow, ids)
+        ctx.reference_targets.setdefault(reference.key, {}).update(linked)
+
+
+def _dependency_sync(
+    ctx: FlowContext, flow: SyncFlow, ids: list[str], records: Sequence[Record]
+) -> None:
+    """Sync `ids` through `flow` in a run of its own. A failure is that run's; the records that
+    needed them then get missing_dependency errors naming what is missing."""
+    run = run_start(flow=flow, kind=ctx.run.kind, triggered_by=f"dependency of {ctx.flow}")
     with count_calls() as calls:
-        parent_ctx = flow_context(parent, run, force=False)
+        dependency_ctx = None
         try:
-            records_sync(parent_ctx, missing)
+            dependency_ctx = flow_context(flow, run)
+            if flow.source_entity == ctx.flow.source_entity:
+                found = [r for r in records if r.id in set(ids)]
+            else:
+                found = ctx.source.fetch(flow.source_entity, ids)
+            records_sync(dependency_ctx, found)
         except ConnectorError as exc:
-            run_close(parent_ctx, calls, fatal=str(exc))
-            return  # the children get missing_dependency errors naming what is missing
-    run_close(parent_ctx, calls)
+            if dependency_ctx is None:
+                run_finish(run, counts=RunCounts(), fatal=str(exc))
+            else:
+                run_close(dependency_ctx, calls, fatal=str(exc))
+            return
+    run_close(dependency_ctx, calls)
 
 
 def records_sync(ctx: FlowContext, records: Sequence[Record]) -> None:

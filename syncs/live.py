@@ -28,7 +28,15 @@ from syncs.engine import (
     run_close,
 )
 from syncs.errors import Classification, error_classify
-from syncs.inbox import event_complete, event_fail, events_claim, lease_owner_new
+from syncs.inbox import (
+    NewEvent,
+    event_complete,
+    event_fail,
+    events_claim,
+    events_record,
+    lease_owner_new,
+)
+from syncs.mapping import mapping_get
 from syncs.models import AuditEntry, ChangeEvent, ErrorCategory, RecordLink, SyncFlow, SyncRun
 from syncs.records import RunCounts, audit_record, run_finish, run_start
 from syncs.services import sync_error_record
@@ -133,7 +141,47 @@ def _gone_at_source(ctx: FlowContext, ids: list[str]) -> None:
     ctx.counts += RunCounts(read=len(ids), skipped=len(ids))
 
 
+def _refreshing(connection: Connection, entity: str) -> list[tuple[SyncFlow, str]]:
+    """The flows whose records a change to `entity` alters (a Bill, its vendor's balance), with
+    the path of the referenced record's id (`options.refreshed_by`)."""
+    found = []
+    for flow in SyncFlow.objects.filter(source=connection).exclude(state=SyncFlow.State.DISABLED):
+        for rule in flow.options.get("refreshed_by", []):
+            if rule.get("entity") == entity:
+                found.append((flow, str(rule["path"])))
+    return found
+
+
+def _related_refresh(connection: Connection, entity: str, events: list[ChangeEvent]) -> None:
+    """Queue again the records that changes to `entity` alter. Read failures end here: the
+    next reconciliation catches the change."""
+    refreshing = _refreshing(connection, entity)
+    if not refreshing or connection.status not in USABLE:
+        return
+    ids = sorted({e.external_id for e in events})
+    try:
+        records = adapter_for(connection).fetch(entity, ids)
+    except ConnectorError as exc:
+        logger.warning("Could not read %s %s to refresh what they change: %s", entity, ids, exc)
+        return
+    origin = events[0].origin
+    events_record(
+        NewEvent(
+            connection=connection,
+            entity=flow.source_entity,
+            external_id=str(referenced),
+            operation=ChangeEvent.Operation.UPDATE,
+            origin=origin,
+            flow=flow,
+        )
+        for flow, path in refreshing
+        for record in records
+        if (referenced := mapping_get(record.data, path))
+    )
+
+
 def _events_sync(connection: Connection, entity: str, events: list[ChangeEvent]) -> None:
+    _related_refresh(connection, entity, events)
     flows = flows_for(connection, entity)
     if not flows:
         return

@@ -67,10 +67,13 @@ class FieldSpec:
 @dataclass(frozen=True)
 class TargetSchema:
     """The fields of one target entity, keyed by API name; `label` names it in messages
-    (e.g. "Zoho CRM Accounts")."""
+    (e.g. "Zoho CRM Accounts"). An inventory module also names its line-item subform and
+    describes one line (`line_items`, `line_schema`)."""
 
     label: str
     fields: Mapping[str, FieldSpec]
+    line_items: str = ""
+    line_schema: TargetSchema | None = None
 
     @classmethod
     def of(cls, label: str, specs: Iterable[FieldSpec]) -> TargetSchema:
@@ -171,10 +174,13 @@ def mapping_set(data: dict[str, Any], path: str, value: Any) -> None:
 
 def _read_source(mapping: MappingLike, data: Any) -> Any:
     value = mapping_get(data, mapping.source_path)
-    for fallback in (mapping.transform_options or {}).get("fallback_paths", []):
+    options = mapping.transform_options or {}
+    for fallback in options.get("fallback_paths", []):
         if not is_blank(value):
             break
         value = mapping_get(data, fallback)
+    if is_blank(value) and "default" in options and mapping.transform != "value_map":
+        value = options["default"]  # a value map reads its own default
     return value
 
 
@@ -452,11 +458,14 @@ def _check_mapping(mapping: MappingLike, schema: TargetSchema) -> list[str]:
     return messages + _check_values(mapping, spec)
 
 
-def mapping_validate(mappings: Iterable[MappingLike], *, target_schema: TargetSchema) -> list[str]:
+def mapping_validate(
+    mappings: Iterable[MappingLike], *, target_schema: TargetSchema, provided: Iterable[str] = ()
+) -> list[str]:
     """Everything wrong with a flow's mappings against the target's schema, as sentences an
-    admin can act on; an empty list means the mappings can be used."""
+    admin can act on; an empty list means the mappings can be used. `provided` names the
+    fields something else fills (a flow's lookups and line items)."""
     messages: list[str] = []
-    mapped: set[str] = set()
+    mapped: set[str] = set(provided)
     for mapping in mappings:
         messages.extend(_check_mapping(mapping, target_schema))
         if _applies(mapping, Direction.TO_TARGET):

@@ -7,18 +7,24 @@ Reads prefer CDC (one call for many changes, deletions included) and fall back t
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.utils import timezone
 
 from connectors.adapter import Record, WriteItem, WriteOutcome
+from connectors.exceptions import ConnectorError
 from connectors.models import Connection
-from connectors.qbo.client import QboClient, QboRecord, qbo_quote, qbo_timestamp
+from connectors.qbo.client import BatchResult, QboClient, QboRecord, qbo_quote, qbo_timestamp
+from syncs.errors import error_classify
 from syncs.mapping import FieldSpec, TargetSchema
 
 CDC_LOOKBACK = timedelta(days=29)  # Intuit's limit is 30 days; keep a day of margin
 CDC_MAX_OBJECTS = 1000
+# Sends of one stale update in all: the first and two re-reads. A record edited that often
+# while we sync is contended; the engine's backoff serves it better than a tight loop.
+STALE_ATTEMPTS = 3
 
 # QBO publishes no field metadata API: these are its documented types and lengths.
 _SCHEMAS: dict[str, dict[str, FieldSpec]] = {
@@ -83,6 +89,33 @@ def _record(raw: QboRecord) -> Record:
     )
 
 
+def _outcome(item: WriteItem, result: BatchResult) -> WriteOutcome:
+    if result.error is not None or result.record is None:
+        return WriteOutcome(key=item.key, ok=False, error=result.error)
+    return WriteOutcome(
+        key=item.key,
+        ok=True,
+        target_id=result.record.id,
+        version=result.record.sync_token,
+        action="update" if item.target_id else "create",
+        data=result.record.data,
+    )
+
+
+def _stale_updates(
+    items: Sequence[WriteItem], outcomes: Sequence[WriteOutcome], indexes: Iterable[int]
+) -> list[int]:
+    """The updates among `indexes` that failed on a stale SyncToken. Which codes mean stale is
+    the error classifier's to say (it also normalises `005010`-style codes), not ours."""
+    return [
+        n
+        for n in indexes
+        if items[n].target_id
+        and outcomes[n].error is not None
+        and error_classify(outcomes[n].error, system=Connection.System.QBO).stale
+    ]
+
+
 class QboAdapter:
     system = Connection.System.QBO
 
@@ -108,35 +141,68 @@ class QboAdapter:
         return [_record(r) for page in self.client.query_pages(entity, where=where) for r in page]
 
     def write(self, entity: str, items: Sequence[WriteItem]) -> list[WriteOutcome]:
-        operations = []
-        for item in items:
+        """Create or update in batches, an outcome per item in the order of `items`.
+
+        An update QBO finds stale (5010: the record changed after we read it) is re-read and
+        re-sent with the fresh SyncToken, up to `STALE_ATTEMPTS` sends in all: the sparse
+        payload names only our fields, so re-applying it keeps the other side's change."""
+        writes = [(item, item.target_version) for item in items]
+        results = self._send(entity, writes)
+        outcomes = [_outcome(item, result) for item, result in zip(items, results, strict=True)]
+        stale = _stale_updates(items, outcomes, range(len(items)))
+        for _ in range(STALE_ATTEMPTS - 1):
+            if not stale:
+                break
+            stale = self._resend_stale(entity, items, stale, outcomes)
+        return outcomes
+
+    def _send(self, entity: str, writes: Sequence[tuple[WriteItem, str]]) -> list[BatchResult]:
+        """One round of batches. Each round has its own `requestid`: QBO answers a repeated
+        one with its first answer, which for a stale update would be the same 5010."""
+        operations: list[tuple[str, str, dict[str, Any]]] = []
+        for item, sync_token in writes:
             if item.target_id:
                 body = {
                     **item.payload,
                     "Id": item.target_id,
-                    "SyncToken": item.target_version,
+                    "SyncToken": sync_token,
                     "sparse": True,
                 }
                 operations.append(("update", entity, body))
             else:
                 operations.append(("create", entity, dict(item.payload)))
-        results = self.client.batch(operations, request_id=uuid.uuid4().hex[:24])
-        outcomes = []
-        for item, result in zip(items, results, strict=True):
-            if result.error is not None or result.record is None:
-                outcomes.append(WriteOutcome(key=item.key, ok=False, error=result.error))
-                continue
-            outcomes.append(
-                WriteOutcome(
-                    key=item.key,
-                    ok=True,
-                    target_id=result.record.id,
-                    version=result.record.sync_token,
-                    action="update" if item.target_id else "create",
-                    data=result.record.data,
-                )
-            )
-        return outcomes
+        return self.client.batch(operations, request_id=uuid.uuid4().hex[:24])
+
+    def _resend_stale(
+        self,
+        entity: str,
+        items: Sequence[WriteItem],
+        stale: list[int],
+        outcomes: list[WriteOutcome],
+    ) -> list[int]:
+        """Re-read the stale records (one query for all), re-send those found with their
+        current SyncToken, and record the new outcomes in place; the indexes still stale.
+
+        A record the re-read does not find (deleted since) keeps its 5010 outcome. A failed
+        re-read or re-send must not raise: the first round's writes happened and the caller
+        needs their outcomes, so the error becomes the outcome of the records it held up."""
+        found = stale  # until the re-read says otherwise, every stale record is held up
+        try:
+            current = {
+                record.id: record.sync_token
+                for record in self.client.read_many(entity, [items[n].target_id for n in stale])
+            }
+            found = [n for n in stale if items[n].target_id in current]
+            if not found:
+                return []
+            results = self._send(entity, [(items[n], current[items[n].target_id]) for n in found])
+        except ConnectorError as exc:
+            for n in found:
+                outcomes[n] = WriteOutcome(key=items[n].key, ok=False, error=exc)
+            return []
+        for n, result in zip(found, results, strict=True):
+            outcomes[n] = _outcome(items[n], result)
+        return _stale_updates(items, outcomes, found)
 
     def deactivate(self, entity: str, record_id: str) -> WriteOutcome:
         current = self.client.read(entity, record_id)

@@ -19,6 +19,7 @@ from connectors.zoho_crm.client import FieldMeta, RecordResult, ZohoCrmClient
 from syncs.mapping import FieldSpec, TargetSchema
 
 SCHEMA_CACHE_SECONDS = 300
+SUBFORM_TYPES = ("subform", "lineitem")  # "lineitem" on orgs still on Product_Details
 NAME_FIELDS = (
     "Account_Name",
     "Vendor_Name",
@@ -87,15 +88,43 @@ class ZohoCrmAdapter:
             key = f"zoho_crm:schema:{self.client.connection.pk}:{entity}"
             schema = cache.get(key)
             if schema is None:
-                fields = {meta.api_name: _spec(meta) for meta in self.client.fields(entity)}
-                schema = TargetSchema(label=f"Zoho CRM {entity}", fields=fields)
+                schema = self._schema_read(entity)
                 cache.set(key, schema, SCHEMA_CACHE_SECONDS)
             self._schemas[entity] = schema
         return self._schemas[entity]
 
+    def _schema_read(self, entity: str) -> TargetSchema:
+        """The module's fields; for an inventory module also its line-item subform, whose name
+        differs between orgs (`Invoiced_Items`, `Product_Details`), and one line's fields."""
+        fields = {meta.api_name: _spec(meta) for meta in self.client.fields(entity)}
+        subform = next((n for n, f in fields.items() if f.data_type in SUBFORM_TYPES), "")
+        line_schema = None
+        if subform:
+            line_fields = {meta.api_name: _spec(meta) for meta in self.client.fields(subform)}
+            line_schema = TargetSchema(label=f"Zoho CRM {subform}", fields=line_fields)
+        return TargetSchema(
+            label=f"Zoho CRM {entity}",
+            fields=fields,
+            line_items=subform,
+            line_schema=line_schema,
+        )
+
+    def currencies(self, entity: str) -> tuple[str, ...]:
+        """The currencies a record of `entity` may carry: the org's home currency first, then
+        the others its Currency picklist offers (with multi-currency on)."""
+        key = f"zoho_crm:home_currency:{self.client.connection.pk}"
+        home = cache.get(key)
+        if home is None:
+            home = self.client.organization().currency
+            cache.set(key, home, SCHEMA_CACHE_SECONDS)
+        currency = self.schema(entity).get("Currency")
+        return tuple(dict.fromkeys([home, *(currency.picklist_values if currency else ())]))
+
     def _field_names(self, entity: str) -> list[str]:
         names = [
-            name for name, spec in self.schema(entity).fields.items() if spec.data_type != "subform"
+            name
+            for name, spec in self.schema(entity).fields.items()
+            if spec.data_type not in SUBFORM_TYPES
         ]
         preferred = [n for n in ("Modified_Time", *NAME_FIELDS) if n in names]
         return list(dict.fromkeys([*preferred, *names]))

@@ -154,7 +154,7 @@ class FieldMapping(models.Model):
     "style": "e164"}`; country `{"output": "name" | "alpha2" | "alpha3"}`; value_map
     `{"map": {...}, "default": ...}`; constant `{"value": ...}`; boolean
     `{"true": "Yes", "false": "No"}`. Any mapping may add `{"fallback_paths": ["DisplayName"]}`,
-    tried in order when the source path is empty.
+    tried in order when the source path is empty, and `{"default": 1}`, used when all are.
     """
 
     class Transform(models.TextChoices):

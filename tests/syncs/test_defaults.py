@@ -19,16 +19,28 @@ from syncs.mapping import (
     payload_hash,
 )
 from syncs.models import FieldMapping, SyncFlow
+from syncs.references import LineItems, lines_map, options_validate
 from syncs.services import flow_create_with_defaults
 from tests.syncs.conftest import LOCAL_FIXTURES, SHARED_FIXTURES
 
 
 def zoho_schema(module: str) -> TargetSchema:
-    """As the CRM adapter builds it from `GET /crm/v8/settings/fields?module=...`."""
+    """As the CRM adapter builds it from `GET /crm/v8/settings/fields?module=...`, with the
+    line-item subform's own fields for an inventory module."""
     body = json.loads((LOCAL_FIXTURES / f"zoho_crm_fields_{module}.json").read_text())
-    return TargetSchema.of(
-        f"Zoho CRM {module}",
-        [
+    subform = next((f["api_name"] for f in body["fields"] if f["data_type"] == "subform"), "")
+    return TargetSchema(
+        label=f"Zoho CRM {module}",
+        fields=_specs(body),
+        line_items=subform,
+        line_schema=zoho_schema(subform) if subform else None,
+    )
+
+
+def _specs(body: dict[str, Any]) -> dict[str, FieldSpec]:
+    return {
+        spec.api_name: spec
+        for spec in [
             FieldSpec(
                 api_name=f["api_name"],
                 data_type=f["data_type"],
@@ -38,8 +50,8 @@ def zoho_schema(module: str) -> TargetSchema:
                 read_only=bool(f.get("read_only")),
             )
             for f in body["fields"]
-        ],
-    )
+        ]
+    }
 
 
 def qbo_customer() -> dict[str, Any]:
@@ -78,7 +90,36 @@ def without_sync_time(mapped: MappedRecord) -> dict[str, Any]:
 
 @pytest.mark.parametrize("key", list(DEFAULT_FLOWS), ids=lambda key: f"{key[1]}->{key[3]}")
 def test_default_mappings_validate_against_zoho_field_metadata(key):
-    assert mapping_validate(DEFAULT_FLOWS[key].mappings, target_schema=zoho_schema(key[3])) == []
+    defaults = DEFAULT_FLOWS[key]
+    schema = zoho_schema(key[3])
+    assert options_validate(defaults.mappings, options=defaults.options, target_schema=schema) == []
+
+
+def test_a_transaction_flow_without_its_options_misses_the_lookup_and_the_lines():
+    defaults = DEFAULT_FLOWS[("qbo", "Invoice", "zoho_crm", "Invoices")]
+    schema = zoho_schema("Invoices")
+    assert mapping_validate(defaults.mappings, target_schema=schema) == [
+        "Account_Name is mandatory in Zoho CRM Invoices but is not mapped.",
+        "Invoiced_Items is mandatory in Zoho CRM Invoices but is not mapped.",
+    ]
+    wrong = {
+        **defaults.options,
+        "references": [{**defaults.options["references"][0], "lookup_field": "Subject"}],
+    }
+    assert options_validate(defaults.mappings, options=wrong, target_schema=schema)[0] == (
+        "Zoho CRM Invoices has no lookup field Subject for a reference."
+    )
+    lines = {
+        **defaults.options["line_items"],
+        "fields": [{"source_path": "Qty", "target_field": "Amount"}],
+    }
+    messages = options_validate(
+        defaults.mappings, options={**defaults.options, "line_items": lines}, target_schema=schema
+    )
+    assert messages == [
+        "Line items: Zoho CRM Invoiced_Items has no field Amount.",
+        "Line items: Quantity is mandatory in Zoho CRM Invoiced_Items but is not mapped.",
+    ]
 
 
 @pytest.mark.parametrize("key", list(DEFAULT_FLOWS), ids=lambda key: f"{key[1]}->{key[3]}")
@@ -153,6 +194,7 @@ def test_recorded_qbo_vendors_map_to_zoho_vendors():
         "State": "CA",
         "Zip_Code": "94303",
         "Country": None,
+        "QBO_Balance": 0,
         "QBO_Id": "30",
     }
     assert mapped[4].payload["Email"] is None  # Chin's Gas and Oil has no email: still syncs
@@ -249,3 +291,32 @@ def test_a_pair_without_defaults_is_refused_with_the_pairs_that_have_them(qbo, c
             name="Deals", source=qbo, target=crm, source_entity="Invoice", target_entity="Deals"
         )
     assert not SyncFlow.objects.exists()
+
+
+def test_a_recorded_qbo_invoice_maps_to_a_zoho_invoice_with_its_lines():
+    defaults = DEFAULT_FLOWS[("qbo", "Invoice", "zoho_crm", "Invoices")]
+    invoice = json.loads((SHARED_FIXTURES / "qbo" / "invoice_object_sandbox.json").read_text())
+    invoice = invoice.get("Invoice", invoice)
+    schema = zoho_schema("Invoices")
+    mapped = mapping_apply(defaults.mappings, invoice, target_schema=schema)
+    assert mapped.ok, mapped.problems
+    assert mapped.payload["Subject"] == invoice["DocNumber"]
+    assert mapped.payload["Invoice_Date"] == invoice["TxnDate"]
+    assert mapped.payload["QBO_Id"] == invoice["Id"]
+
+    line_items = LineItems.parse(defaults.options["line_items"])
+    items = {
+        line["SalesItemLineDetail"]["ItemRef"]["value"]: f"crm-{n}"
+        for n, line in enumerate(line_items.lines(invoice))
+    }
+    lines = lines_map(line_items, invoice, schema=schema, targets=items)
+    assert (lines.problems, lines.missing) == ([], [])
+    sales = [line for line in invoice["Line"] if line["DetailType"] == "SalesItemLineDetail"]
+    assert len(lines.lines) == len(sales) > 0
+    for mapped_line, line in zip(lines.lines, sales, strict=True):
+        detail = line["SalesItemLineDetail"]
+        assert mapped_line["Product_Name"] == {"id": items[detail["ItemRef"]["value"]]}
+        assert mapped_line["Quantity"] == detail.get("Qty", 1)
+        assert mapped_line["List_Price"] == detail.get("UnitPrice", line["Amount"])
+    without = lines_map(line_items, invoice, schema=schema, targets={})
+    assert without.lines == [] and len(without.missing) == len(sales)

@@ -10,6 +10,7 @@ import json
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -114,6 +115,7 @@ def record_create(*, company: Company, entity: str, data: Doc) -> Doc:
             created_at=now,
         )
         _store(record, spec, doc, now=now)
+        _party_balance_refresh(record)
         _announce(record, "Create")
     return record_render(record)
 
@@ -156,6 +158,7 @@ def record_delete(
         record.sync_token += 1
         record.updated_at = now_seconds()
         record.save()
+        _party_balance_refresh(record)
         _announce(record, "Delete")
     return deleted_render(record)
 
@@ -170,6 +173,7 @@ def record_void(
     with transaction.atomic():
         record = _locked(company, spec, str(record_id), sync_token)
         _store(record, spec, document_void(record.doc), now=now_seconds(), bump=True)
+        _party_balance_refresh(record)
         _announce(record, "Void")
     return record_render(record)
 
@@ -255,6 +259,7 @@ def _update(
         was_active = record.active
         doc = document_build(spec, _Context(company), data, dict(record.doc), sparse=sparse)
         _store(record, spec, doc, now=now_seconds(), bump=True)
+        _party_balance_refresh(record)
         # Intuit's webhooks list Delete for Customer, Vendor and Item, which can only ever be
         # made inactive: that is what a name list's Delete event announces.
         deactivated = spec.is_name_list and was_active and not record.active
@@ -276,6 +281,36 @@ def _locked(company: Company, spec: EntitySpec, record_id: str, sync_token: str 
     if sync_token is not None and sync_token != str(record.sync_token):
         raise errors.stale_object()
     return record
+
+
+# Whose balance a transaction adds to: what a customer owes, what is owed to a vendor.
+_BALANCE_OF = {"Invoice": ("Customer", "CustomerRef"), "Bill": ("Vendor", "VendorRef")}
+
+
+def _party_balance_refresh(record: Record) -> None:
+    """QBO keeps a customer's and a vendor's Balance as the sum of their open invoices or bills;
+    it changes without a new SyncToken or a webhook for the customer or vendor."""
+    if record.entity not in _BALANCE_OF:
+        return
+    party_entity, ref = _BALANCE_OF[record.entity]
+    party_id = str((record.doc.get(ref) or {}).get("value", ""))
+    party = Record.objects.filter(
+        company_id=record.company_id, entity=party_entity, qbo_id=party_id or 0
+    ).first()
+    if party is None:
+        return
+    open_balances = (
+        Decimal(str(t.doc.get("Balance") or 0))
+        for t in Record.objects.filter(
+            company_id=record.company_id, entity=record.entity, deleted=False
+        )
+        if str((t.doc.get(ref) or {}).get("value", "")) == party_id
+    )
+    balance = float(sum(open_balances, Decimal(0)))
+    party.doc = {**party.doc, "Balance": balance}
+    if party_entity == "Customer":
+        party.doc["BalanceWithJobs"] = balance
+    party.save(update_fields=["doc"])
 
 
 def _store(

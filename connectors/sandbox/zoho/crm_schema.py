@@ -238,6 +238,7 @@ MODULES: dict[str, ModuleDef] = {
                 _f("Category", length=30),
                 *_address("", "Zip_Code"),
                 *LINKED_FIELDS,
+                _f("QBO_Balance", "currency", label="QuickBooks Balance"),
             ),
             duplicate_check=("Vendor_Name",),
         ),
