@@ -17,10 +17,11 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from connectors.exceptions import ConnectorError
-from connectors.models import Connection
+from connectors.models import Connection, WebhookChannel
 from connectors.registry import adapter_for
 from syncs import admin_history, admin_views  # noqa: F401 - admin_history registers its pages
 from syncs.admin_common import (
+    CHANNEL_STATUS_COLOURS,
     ERROR_STATUS_COLOURS,
     FLOW_STATE_COLOURS,
     GREY,
@@ -29,7 +30,7 @@ from syncs.admin_common import (
     category_colour,
     pretty_json,
 )
-from syncs.mapping import MappingRule, mapping_validate
+from syncs.mapping import MappingRule
 from syncs.models import (
     OPEN_STATUSES,
     FieldMapping,
@@ -37,9 +38,10 @@ from syncs.models import (
     SyncFlow,
     SyncRun,
 )
-from syncs.runs import flow_resume_catch_up, sync_errors_retry
+from syncs.references import options_validate
+from syncs.runs import flow_resume_catch_up, flow_target_cursor_start, sync_errors_retry
 from syncs.services import flow_pause, sync_errors_ignore
-from syncs.tasks import flow_poll_async, inbox_wake
+from syncs.tasks import channels_ensure_on_commit, flow_poll_async, inbox_wake
 
 
 class FieldMappingFormSet(BaseInlineFormSet):
@@ -76,7 +78,8 @@ class FieldMappingFormSet(BaseInlineFormSet):
             )
         if schema is None:
             return
-        problems = mapping_validate(rules, target_schema=schema)
+        options = self.instance.options if isinstance(self.instance.options, dict) else {}
+        problems = options_validate(rules, options=options, target_schema=schema)
         if problems:
             raise ValidationError(problems)
 
@@ -154,6 +157,15 @@ class SyncFlowAdmin(admin.ModelAdmin):
                     request._target_schema = exc
         return super().changeform_view(request, object_id, form_url, extra_context)
 
+    def save_model(self, request, obj, form, change) -> None:
+        was_two_way = change and form.initial.get("direction") == SyncFlow.Direction.TWO_WAY
+        moved = change and bool({"target", "target_entity"} & set(form.changed_data))
+        super().save_model(request, obj, form, change)
+        if obj.is_two_way and (not was_two_way or moved):
+            flow_target_cursor_start(obj)
+        if obj.is_two_way or was_two_way:
+            channels_ensure_on_commit()
+
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
         if isinstance(inline, FieldMappingInline):
@@ -180,11 +192,15 @@ class SyncFlowAdmin(admin.ModelAdmin):
         disabled = queryset.exclude(state=SyncFlow.State.DISABLED).update(
             state=SyncFlow.State.DISABLED, paused_at=None
         )
+        if queryset.filter(direction=SyncFlow.Direction.TWO_WAY).exists():
+            channels_ensure_on_commit()  # a CRM module no flow reads any more stops being watched
         self.message_user(request, f"Disabled {disabled} flow(s).", messages.SUCCESS)
 
     @admin.action(description="Enable selected flows", permissions=["change"])
     def enable_selected(self, request: HttpRequest, queryset: QuerySet[SyncFlow]) -> None:
         enabled = queryset.filter(state=SyncFlow.State.DISABLED).update(state=SyncFlow.State.ACTIVE)
+        if queryset.filter(direction=SyncFlow.Direction.TWO_WAY).exists():
+            channels_ensure_on_commit()
         self.message_user(
             request, f"Enabled {enabled} flow(s); Run now to catch up.", messages.SUCCESS
         )
@@ -198,6 +214,7 @@ class SyncFlowAdmin(admin.ModelAdmin):
     readonly_fields = (
         "state",
         "paused_at",
+        "crm_notifications",
         "cursor",
         "history_state",
         "history_since",
@@ -213,7 +230,19 @@ class SyncFlowAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", ("source", "source_entity"), ("target", "target_entity"))}),
         ("Behaviour", {"fields": ("direction", "system_of_truth", "match_keys", "options")}),
-        ("State", {"fields": ("state", "paused_at", "cursor", "created_at", "updated_at")}),
+        (
+            "State",
+            {
+                "fields": (
+                    "state",
+                    "paused_at",
+                    "crm_notifications",
+                    "cursor",
+                    "created_at",
+                    "updated_at",
+                )
+            },
+        ),
         (
             "Historical sync",
             {
@@ -277,6 +306,30 @@ class SyncFlowAdmin(admin.ModelAdmin):
         url = reverse("admin:syncs_syncerror_changelist")
         query = f"?flow__id__exact={flow.pk}&status__in=open,retrying"
         return format_html('<a href="{}{}">{}</a>', url, query, flow.open_error_count)
+
+    @admin.display(description="Target notifications")
+    def crm_notifications(self, flow: SyncFlow) -> SafeString | str:
+        """The notification channel that tells a two-way flow of changes at its CRM target."""
+        if flow.pk is None or not flow.is_two_way:
+            return "-"
+        if flow.target.system != Connection.System.ZOHO_CRM:
+            return "-"
+        channel = WebhookChannel.objects.filter(
+            connection_id=flow.target_id, kind=WebhookChannel.Kind.ZOHO_CRM_NOTIFICATIONS
+        ).first()
+        if channel is None:
+            return "None yet: a worker sets it up shortly (reconciliation finds changes meanwhile)."
+        status = badge(
+            channel.get_status_display(), CHANNEL_STATUS_COLOURS.get(channel.status, GREY)
+        )
+        if channel.status == WebhookChannel.Status.FAILED:
+            return format_html("{} {}", status, channel.last_error)
+        until = (
+            timezone.localtime(channel.expires_at).strftime("%Y-%m-%d %H:%M")
+            if channel.expires_at
+            else "?"
+        )
+        return format_html("{} watching {} until {}", status, ", ".join(channel.events), until)
 
     @admin.display(description="Historical sync")
     def history_progress(self, flow: SyncFlow) -> str:

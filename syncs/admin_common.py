@@ -24,6 +24,7 @@ GREEN, AMBER, RED, BLUE, GREY, PURPLE = (
 FLOW_STATE_COLOURS = {"active": GREEN, "paused": AMBER, "disabled": GREY}
 ERROR_STATUS_COLOURS = {"open": RED, "retrying": AMBER, "resolved": GREEN, "ignored": GREY}
 RUN_STATUS_COLOURS = {"running": BLUE, "succeeded": GREEN, "partial": AMBER, "failed": RED}
+CHANNEL_STATUS_COLOURS = {"active": GREEN, "expired": AMBER, "failed": RED, "disabled": GREY}
 EVENT_STATUS_COLOURS = {
     "pending": BLUE,
     "processing": AMBER,

@@ -14,8 +14,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from syncs.models import SyncFlow
-from syncs.runs import flow_force_sync
+from syncs.models import SyncFlow, SyncRun
+from syncs.runs import ForcedRecord, flow_force_sync
 from syncs.services import flow_history_start
 from syncs.tasks import flow_history_start_async, flow_poll_async, inbox_wake
 
@@ -29,9 +29,24 @@ class HistoricalSyncForm(forms.Form):
 
 
 class ForceSyncForm(forms.Form):
-    source_id = forms.CharField(
-        max_length=128, label="Record id at the source", help_text="e.g. the QuickBooks customer id"
-    )
+    """The record by its id on either side of the flow, each side labelled with its system."""
+
+    side = forms.ChoiceField(widget=forms.RadioSelect, initial="source", label="The id is a")
+    record_id = forms.CharField(max_length=128, label="Record id")
+
+    def __init__(self, *args: object, flow: SyncFlow, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        source, target = flow.source.get_system_display(), flow.target.get_system_display()
+        self.fields["side"].choices = [
+            ("source", f"{source} {flow.source_entity} id"),
+            ("target", f"{target} {flow.target_entity} id"),
+        ]
+        self.fields["side"].help_text = (
+            f"A {target} record is synced back to {source}."
+            if flow.is_two_way
+            else f"A {target} record is found through its link, and its {source} record is "
+            f"synced to {target} again."
+        )
 
 
 def _flow(model_admin: admin.ModelAdmin, request: HttpRequest, pk: int) -> SyncFlow:
@@ -51,10 +66,12 @@ def _page(
     flow: SyncFlow,
     form: forms.Form,
     title: str,
+    submit: str = "Start",
 ) -> HttpResponse:
     context = {
         **model_admin.admin_site.each_context(request),
         "title": title,
+        "submit": submit,
         "form": form,
         "original": flow,
         "opts": model_admin.model._meta,
@@ -87,6 +104,17 @@ def history_view(model_admin: admin.ModelAdmin, request: HttpRequest, pk: int) -
                 f"Historical sync from {since} started; progress shows on the flow.",
                 messages.SUCCESS,
             )
+        elif not _history_run_running(flow):
+            # Marked running, but no worker is on it (it died, or the queue lost the task):
+            # queue it again; it resumes from the history's own date, not the one typed here.
+            flow_history_start_async(flow.pk)
+            model_admin.log_change(request, flow, "Resumed the historical sync.")
+            model_admin.message_user(
+                request,
+                f"The historical sync from {flow.history_since} had stopped; it is running "
+                "again. Records it already synced are skipped without a write.",
+                messages.SUCCESS,
+            )
         else:
             model_admin.message_user(
                 request, "A historical sync of this flow is already running.", messages.WARNING
@@ -95,16 +123,37 @@ def history_view(model_admin: admin.ModelAdmin, request: HttpRequest, pk: int) -
     return _page(model_admin, request, flow, form, f"Historical sync of {flow}")
 
 
+def _history_run_running(flow: SyncFlow) -> bool:
+    return SyncRun.objects.filter(
+        flow=flow, kind=SyncRun.Kind.HISTORICAL, status=SyncRun.Status.RUNNING
+    ).exists()
+
+
+def _forced_message(flow: SyncFlow, side: str, record_id: str, forced: ForcedRecord) -> str:
+    named = flow.source if side == "source" else flow.target
+    label = f"{named.get_system_display()} record {record_id}"
+    if forced.side == side:
+        return f"{label} is queued to sync now."
+    return (
+        f"{label} is linked to {flow.source.get_system_display()} record {forced.record_id}, "
+        "which is queued to sync now."
+    )
+
+
 def force_view(model_admin: admin.ModelAdmin, request: HttpRequest, pk: int) -> HttpResponse:
     flow = _flow(model_admin, request, pk)
-    form = ForceSyncForm(request.POST or None)
+    form = ForceSyncForm(request.POST or None, flow=flow)
     if request.method == "POST" and form.is_valid():
-        source_id = form.cleaned_data["source_id"]
-        flow_force_sync(flow, source_id=source_id)
-        inbox_wake()
-        model_admin.log_change(request, flow, f"Force-synced record {source_id}.")
-        model_admin.message_user(
-            request, f"Record {source_id} is queued to sync now.", messages.SUCCESS
-        )
-        return _back(flow)
-    return _page(model_admin, request, flow, form, f"Force-sync one record of {flow}")
+        side, record_id = form.cleaned_data["side"], form.cleaned_data["record_id"].strip()
+        try:
+            forced = flow_force_sync(flow, **{f"{side}_id": record_id})
+        except ValueError as exc:
+            form.add_error("record_id", str(exc))
+        else:
+            inbox_wake()
+            message = _forced_message(flow, side, record_id, forced)
+            model_admin.log_change(request, flow, f"Force-synced: {message}")
+            model_admin.message_user(request, message, messages.SUCCESS)
+            return _back(flow)
+    title = f"Force-sync one record of {flow}"
+    return _page(model_admin, request, flow, form, title, submit="Sync this record")

@@ -116,7 +116,7 @@ def _problem_classification(problems: list) -> Classification:
     return Classification(category=first.category, transient=False, message=message)
 
 
-def _error(
+def record_error(
     ctx: FlowContext,
     record: Record,
     classification: Classification,
@@ -158,7 +158,9 @@ def _lines_apply(ctx: FlowContext, record: Record, payload: dict[str, Any]) -> b
         return True
     if not ctx.schema.line_items:
         message = f"{ctx.schema.label} has no line-item subform to write the lines into."
-        _error(ctx, record, Classification(ErrorCategory.INVALID_VALUE, False, message), payload)
+        record_error(
+            ctx, record, Classification(ErrorCategory.INVALID_VALUE, False, message), payload
+        )
         return False
     mapped = lines_map(
         spec,
@@ -170,7 +172,7 @@ def _lines_apply(ctx: FlowContext, record: Record, payload: dict[str, Any]) -> b
         _missing(ctx, record, payload, spec.reference, mapped.missing)
         return False
     if mapped.problems:
-        _error(ctx, record, _problem_classification(mapped.problems), payload)
+        record_error(ctx, record, _problem_classification(mapped.problems), payload)
         return False
     payload[ctx.schema.line_items] = mapped.lines
     return True
@@ -191,7 +193,9 @@ def _missing(
             f" No flow keeps {ctx.flow.source.get_system_display()} {reference.entity} -> "
             f"{target} {reference.target_entity} for these connections: add one."
         )
-    _error(ctx, record, Classification(ErrorCategory.MISSING_DEPENDENCY, False, message), payload)
+    record_error(
+        ctx, record, Classification(ErrorCategory.MISSING_DEPENDENCY, False, message), payload
+    )
 
 
 def _currency_check(ctx: FlowContext, record: Record) -> tuple[bool, dict[str, Any], Any]:
@@ -206,10 +210,28 @@ def _currency_check(ctx: FlowContext, record: Record) -> tuple[bool, dict[str, A
         system=ctx.flow.target.get_system_display(),
     )
     if problem is not None:
-        _error(ctx, record, _problem_classification([problem]), None)
+        record_error(ctx, record, _problem_classification([problem]), None)
         return False, record.data, None
     data = currency_as_home(ctx.currency, record.data) if rate is not None else record.data
     return True, data, rate
+
+
+def payload_for(ctx: FlowContext, record: Record) -> tuple[dict[str, Any], str] | None:
+    """The payload a source record maps to, with its lookups and lines, and its hash (the sync
+    time left out); None when it cannot be written, its error recorded."""
+    writable, data, rate = _currency_check(ctx, record)
+    if not writable:
+        return None
+    mapped = mapping_apply(ctx.mappings, data, target_schema=ctx.schema)
+    payload = dict(mapped.payload)
+    if mapped.problems:
+        record_error(ctx, record, _problem_classification(mapped.problems), payload)
+        return None
+    if not (_references_apply(ctx, record, payload) and _lines_apply(ctx, record, payload)):
+        return None
+    if rate is not None:
+        currency_convert(payload, ctx.schema, rate)
+    return payload, payload_hash(payload, exclude=mapped.volatile)
 
 
 def _plan(ctx: FlowContext, records: Sequence[Record]) -> list[Planned]:
@@ -223,19 +245,10 @@ def _plan(ctx: FlowContext, records: Sequence[Record]) -> list[Planned]:
         if record.deleted:
             ctx.counts += RunCounts(skipped=1)
             continue
-        writable, data, rate = _currency_check(ctx, record)
-        if not writable:
+        mapped = payload_for(ctx, record)
+        if mapped is None:
             continue
-        mapped = mapping_apply(ctx.mappings, data, target_schema=ctx.schema)
-        payload = dict(mapped.payload)
-        if mapped.problems:
-            _error(ctx, record, _problem_classification(mapped.problems), payload)
-            continue
-        if not (_references_apply(ctx, record, payload) and _lines_apply(ctx, record, payload)):
-            continue
-        if rate is not None:
-            currency_convert(payload, ctx.schema, rate)
-        digest = payload_hash(payload, exclude=mapped.volatile)  # a sync time is no change
+        payload, digest = mapped
         link = links.get(record.id)
         if link is not None and link.target_hash == digest and not ctx.force:
             # What we would write is what we last wrote: a no-op, or our own echo.
@@ -268,7 +281,7 @@ def _record_outcome(ctx: FlowContext, item: Planned, outcome: WriteOutcome) -> N
     if not outcome.ok:
         classification = error_classify(outcome.error, system=flow.target.system)
         with transaction.atomic():
-            _error(ctx, record, classification, item.payload, item.target_id)
+            record_error(ctx, record, classification, item.payload, item.target_id)
         return
     created = outcome.action in ("create", "insert") or not item.target_id
     try:
@@ -294,7 +307,7 @@ def _record_outcome(ctx: FlowContext, item: Planned, outcome: WriteOutcome) -> N
             )
             sync_error_resolve(flow, record.id)
     except LinkConflict as exc:
-        _error(
+        record_error(
             ctx,
             record,
             Classification(ErrorCategory.DUPLICATE, False, str(exc)),
@@ -329,7 +342,7 @@ def _linked(flow: SyncFlow, ids: Iterable[str]) -> dict[str, str]:
     )
 
 
-def _dependencies_first(ctx: FlowContext, records: Sequence[Record]) -> None:
+def references_prepare(ctx: FlowContext, records: Sequence[Record]) -> None:
     """Records a batch refers to (an invoice's customer and products, a contact's account) must
     be on the target first: those not linked yet go through their own flow now, in the same
     run, and the links found are kept on the context for the lookups."""
@@ -375,7 +388,7 @@ def _dependency_sync(
 def records_sync(ctx: FlowContext, records: Sequence[Record]) -> None:
     """Map, match, write and record one batch of source records for one flow; the outcome is
     counted on `ctx.counts`."""
-    _dependencies_first(ctx, records)
+    references_prepare(ctx, records)
     ctx.counts += RunCounts(read=len(records))
     planned = _plan(ctx, records)
     if planned and ctx.flow.dry_run:
@@ -392,6 +405,14 @@ def records_sync(ctx: FlowContext, records: Sequence[Record]) -> None:
             )
         ctx.counts += RunCounts(skipped=len(planned))
     elif planned:
+        if ctx.flow.is_two_way:
+            # A linked record may have changed on the target too: merged field by field.
+            from syncs.twoway import pairs_sync
+
+            gone = pairs_sync(ctx, [p for p in planned if p.link is not None])
+            planned = [p for p in planned if p.link is None] + gone
+            if not planned:
+                return
         outcomes = _write(ctx, planned)
         # Each record is its own atomic unit (a savepoint: link and audit, or an error); the
         # batch commits once. A crash before the commit repeats the batch, which is idempotent.

@@ -40,6 +40,7 @@ from syncs.mapping import mapping_get
 from syncs.models import AuditEntry, ChangeEvent, ErrorCategory, RecordLink, SyncFlow, SyncRun
 from syncs.records import RunCounts, audit_record, run_finish, run_start
 from syncs.services import sync_error_record
+from syncs.twoway import target_records_sync
 
 logger = logging.getLogger(__name__)
 
@@ -67,14 +68,16 @@ def _events_errors(
     """Every record behind `events` could not sync for one reason: an error row each, which
     retries by itself when the reason is transient and waits for a person otherwise."""
     names = {i: r.name for i, r in records.items()} if isinstance(records, dict) else {}
-    for source_id in dict.fromkeys(e.external_id for e in events):
+    target_side = events[0].connection_id != flow.source_id
+    for record_id in dict.fromkeys(e.external_id for e in events):
         sync_error_record(
             flow=flow,
             run=run,
-            source_id=source_id,
+            source_id="" if target_side else record_id,
+            target_id=record_id if target_side else "",
             classification=classification,
             payload=None,
-            source_name=names.get(source_id, ""),
+            source_name=names.get(record_id, ""),
         )
 
 
@@ -105,11 +108,17 @@ def _sync_flow_events(
         run_finish(run, counts=RunCounts(read=len(ids), failed=len(ids)), fatal=failure.message)
         return
     ctx: FlowContext | None = None
+    target_side = events[0].connection_id != flow.source_id
     with count_calls() as calls:
         try:
             ctx = flow_context(flow, run, force=kind == SyncRun.Kind.FORCE)
-            records_sync(ctx, [records[i] for i in ids if i in records])
-            _gone_at_source(ctx, [i for i in ids if i not in records])
+            found = [records[i] for i in ids if i in records]
+            if target_side:
+                target_records_sync(ctx, found)
+                ctx.counts += RunCounts(read=len(ids) - len(found), skipped=len(ids) - len(found))
+            else:
+                records_sync(ctx, found)
+                _gone_at_source(ctx, [i for i in ids if i not in records])
         except ConnectorError as exc:
             _events_errors(flow, run, events, _flow_failure(flow, exc), records)
             if ctx is None:
@@ -180,9 +189,17 @@ def _related_refresh(connection: Connection, entity: str, events: list[ChangeEve
     )
 
 
+def _target_side_flows(connection: Connection, entity: str) -> list[SyncFlow]:
+    """The two-way flows that `entity` on `connection` is the target of."""
+    flows = SyncFlow.objects.filter(
+        target=connection, target_entity=entity, direction=SyncFlow.Direction.TWO_WAY
+    ).exclude(state=SyncFlow.State.DISABLED)
+    return list(flows.select_related("source", "target"))
+
+
 def _events_sync(connection: Connection, entity: str, events: list[ChangeEvent]) -> None:
     _related_refresh(connection, entity, events)
-    flows = flows_for(connection, entity)
+    flows = flows_for(connection, entity) + _target_side_flows(connection, entity)
     if not flows:
         return
     # Deletions are fetched too: QBO reports a deactivated customer as "Delete", and the record

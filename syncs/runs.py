@@ -1,26 +1,46 @@
-"""Runs that are not driven by the inbox: scheduled reconciliation, historical syncs, and the
-admin's force-sync and retry (which go through the inbox)."""
+"""Runs that are not driven by the inbox: scheduled reconciliation (of the source, and of the
+target of two-way flows), historical syncs, and the admin's force-sync and retry (which go
+through the inbox)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
+
+from django.utils import timezone
 
 from connectors.adapter import Record
 from connectors.exceptions import ConnectorError
 from connectors.http import count_calls
-from syncs.engine import POLL_OVERLAP, flow_blocked, flow_context, records_sync, run_close
+from connectors.registry import adapter_for
+from syncs.engine import (
+    POLL_OVERLAP,
+    FlowContext,
+    flow_blocked,
+    flow_context,
+    records_sync,
+    run_close,
+)
 from syncs.inbox import NewEvent, events_record
-from syncs.models import ChangeEvent, ErrorCategory, SyncError, SyncFlow, SyncRun
+from syncs.models import ChangeEvent, ErrorCategory, RecordLink, SyncError, SyncFlow, SyncRun
 from syncs.records import RunCounts, run_finish, run_start
 from syncs.services import flow_cursor_advance
 
 
-def _run_pages(flow: SyncFlow, run: SyncRun, *, since: datetime | None, after_page: Any) -> SyncRun:
+def _run_pages(
+    flow: SyncFlow,
+    run: SyncRun,
+    *,
+    since: datetime | None,
+    after_page: Callable[[list[Record]], None],
+    after_all: Callable[[FlowContext], None] | None = None,
+) -> SyncRun:
     """Sync every page the source lists as changed since `since`; `after_page(page)` runs once
-    each page is recorded (to move a cursor). A vendor failure ends the run, recorded."""
+    each page is recorded (to move a cursor), `after_all(ctx)` once every page is. A vendor
+    failure ends the run, recorded."""
     with count_calls() as calls:
         try:
             ctx = flow_context(flow, run)
@@ -31,20 +51,28 @@ def _run_pages(flow: SyncFlow, run: SyncRun, *, since: datetime | None, after_pa
             for page in ctx.source.changed(flow.source_entity, since=since):
                 records_sync(ctx, page)
                 after_page(page)
+            if after_all is not None:
+                after_all(ctx)
         except ConnectorError as exc:
             run_close(ctx, calls, fatal=str(exc))
             raise
     return run_close(ctx, calls)
 
 
+def _cursor_since(flow: SyncFlow, side: str) -> datetime | None:
+    """Where a poll of `side` starts: the cursor less an overlap, since clocks and commit
+    order differ (what the overlap lists again, the inbox drops as already recorded)."""
+    stamp = (flow.cursor.get(side) or {}).get("modified_since")
+    return datetime.fromisoformat(stamp) - POLL_OVERLAP if stamp else None
+
+
 def flow_poll(flow: SyncFlow, *, triggered_by: str = "schedule") -> SyncRun | None:
-    """Reconcile: everything changed at the source since the cursor (less an overlap, since
-    clocks and commit order differ), recorded page by page with the cursor moved after each."""
+    """Reconcile: everything changed at the source since the cursor, recorded page by page with
+    the cursor moved after each; then, on a two-way flow, what changed at the target
+    (`flow_poll_target`), in the same run (its calls count as the run's target calls)."""
     if flow_blocked(flow) is not None:
         return None
     run = run_start(flow=flow, kind=SyncRun.Kind.SCHEDULED, triggered_by=triggered_by)
-    stamp = (flow.cursor.get("source") or {}).get("modified_since")
-    since = datetime.fromisoformat(stamp) - POLL_OVERLAP if stamp else None
 
     def advance(page: list[Record]) -> None:
         newest = max((r.modified_at for r in page if r.modified_at), default=None)
@@ -53,13 +81,76 @@ def flow_poll(flow: SyncFlow, *, triggered_by: str = "schedule") -> SyncRun | No
                 flow, side="source", position={"modified_since": newest.isoformat()}
             )
 
-    run = _run_pages(flow, run, since=since, after_page=advance)
-    # Everything changed before the poll began is now recorded; the next poll starts there
-    # (less the overlap), so a quiet source never drifts out of CDC's 30-day window.
-    flow_cursor_advance(
-        flow, side="source", position={"modified_since": run.started_at.isoformat()}
+    def finish(ctx: FlowContext) -> None:
+        # Everything changed before the poll began is now recorded; the next poll starts there
+        # (less the overlap), so a quiet source never drifts out of CDC's 30-day window.
+        flow_cursor_advance(
+            flow, side="source", position={"modified_since": run.started_at.isoformat()}
+        )
+        if flow.is_two_way:
+            flow_poll_target(flow, started_at=run.started_at, target=ctx.target)
+
+    return _run_pages(
+        flow, run, since=_cursor_since(flow, "source"), after_page=advance, after_all=finish
     )
-    return run
+
+
+def flow_poll_target(
+    flow: SyncFlow, *, started_at: datetime | None = None, target: Any = None
+) -> int:
+    """Reconcile the target side of a two-way flow (the CRM): every target record modified since
+    the flow's target cursor becomes a `ChangeEvent` on the target (origin poll, version = its
+    Modified_Time, this flow), for the live worker to carry back to the source. Returns how
+    many events are new; a second poll of unchanged records records none (same versions).
+
+    `started_at` is when the poll began (now by default): the cursor moves there once every
+    page is recorded. `target` is the target's adapter when the caller has one. A one-way or
+    blocked flow is left alone. A vendor failure raises ConnectorError with the cursor unmoved,
+    so the next poll lists the same changes again."""
+    if not flow.is_two_way or flow_blocked(flow) is not None:
+        return 0
+    started_at = started_at or timezone.now()
+    # The first poll (no target cursor: the flow was made two-way outside the admin, which
+    # sets the cursor when it saves a flow two-way) starts now, not at the beginning: listing
+    # the whole CRM would queue every record for writing back to QuickBooks at once, the ones
+    # this flow has just written there and CRM-only ones nobody asked to sync. The past comes
+    # in through a deliberate historical sync instead.
+    since = _cursor_since(flow, "target") or started_at - POLL_OVERLAP
+    target = target if target is not None else adapter_for(flow.target)
+    recorded = 0
+    for page in target.changed(flow.target_entity, since=since):
+        recorded += events_record(_target_event(flow, record) for record in page)
+        # The cursor does not move page by page: Zoho lists changed records by id, not by
+        # modified time, so until the last page there is no moment before which everything
+        # is known to be recorded. A crash lists the same changes again; the inbox drops the
+        # repeats by version.
+    flow_cursor_advance(flow, side="target", position={"modified_since": started_at.isoformat()})
+    return recorded
+
+
+def _target_event(flow: SyncFlow, record: Record) -> NewEvent:
+    created = record.data.get("Created_Time")
+    operation = (
+        ChangeEvent.Operation.CREATE
+        if created and created == record.data.get("Modified_Time")
+        else ChangeEvent.Operation.UPDATE
+    )
+    return NewEvent(
+        connection=flow.target,
+        entity=flow.target_entity,
+        external_id=record.id,
+        version=record.version,
+        operation=operation,
+        origin=ChangeEvent.Origin.POLL,
+        flow=flow,
+    )
+
+
+def flow_target_cursor_start(flow: SyncFlow, *, at: datetime | None = None) -> None:
+    """The flow has just become two-way (or now writes to another target): reconciliation of
+    the target starts at this moment, not at the beginning of the target's history."""
+    at = at or timezone.now()
+    flow_cursor_advance(flow, side="target", position={"modified_since": at.isoformat()})
 
 
 def flow_history_run(flow: SyncFlow, *, triggered_by: str = "admin") -> SyncRun:
@@ -100,40 +191,83 @@ def flow_resume_catch_up(flow: SyncFlow) -> int:
     return sync_errors_retry(waiting.select_related("flow__source"))
 
 
-def flow_force_sync(flow: SyncFlow, *, source_id: str) -> bool:
-    """Queue one source record to be written again even if nothing changed."""
-    return bool(
-        events_record(
-            [
-                NewEvent(
-                    connection=flow.source,
-                    entity=flow.source_entity,
-                    external_id=source_id.strip(),
-                    version=f"force-{uuid.uuid4().hex[:12]}",
-                    operation=ChangeEvent.Operation.UPDATE,
-                    origin=ChangeEvent.Origin.ADMIN,
-                    flow=flow,
-                )
-            ]
+@dataclass(frozen=True)
+class ForcedRecord:
+    """What a force-sync queued: the side ("source" or "target") and the record's id there."""
+
+    side: str
+    record_id: str
+
+
+def flow_force_sync(flow: SyncFlow, *, source_id: str = "", target_id: str = "") -> ForcedRecord:
+    """Queue one record to be synced again even if nothing changed, named by its id on either
+    side (exactly one). A target id on a two-way flow is synced from the target; on a one-way
+    flow it is translated through the flow's links to its source record, which is queued.
+    ValueError, with a message for the admin, when no record or no linked record is named."""
+    source_id, target_id = source_id.strip(), target_id.strip()
+    if bool(source_id) == bool(target_id):
+        raise ValueError("Give one record id: the source's or the target's.")
+    if target_id and flow.is_two_way:
+        forced = ForcedRecord("target", target_id)
+    elif target_id:
+        linked = (
+            RecordLink.objects.filter(flow=flow, target_id=target_id)
+            .values_list("source_id", flat=True)
+            .first()
         )
+        if linked is None:
+            raise ValueError(
+                f"No {flow.source.get_system_display()} record is linked to "
+                f"{flow.target.get_system_display()} record {target_id} in this flow."
+            )
+        forced = ForcedRecord("source", linked)
+    else:
+        forced = ForcedRecord("source", source_id)
+    connection, entity = (
+        (flow.source, flow.source_entity)
+        if forced.side == "source"
+        else (flow.target, flow.target_entity)
     )
+    events_record(
+        [
+            NewEvent(
+                connection=connection,
+                entity=entity,
+                external_id=forced.record_id,
+                version=f"force-{uuid.uuid4().hex[:12]}",  # never a duplicate of anything
+                operation=ChangeEvent.Operation.UPDATE,
+                origin=ChangeEvent.Origin.ADMIN,
+                flow=flow,
+            )
+        ]
+    )
+    return forced
 
 
 def sync_errors_retry(errors: Iterable[SyncError]) -> int:
-    """Queue the records behind these errors again; each error resolves when its record syncs."""
-    errors = [e for e in errors if e.is_open and e.source_id]
+    """Queue the records behind these errors again; each error resolves when its record syncs.
+    On a two-way flow the record is queued from the target side when the error names its
+    target record: what failed may be the target's change on its way to the source, which the
+    source side (unchanged) would not carry again."""
+    errors = [e for e in errors if e.is_open and (e.source_id or e.target_id)]
     SyncError.objects.filter(pk__in=[e.pk for e in errors]).update(
         status=SyncError.Status.RETRYING, next_retry_at=None
     )
-    return events_record(
-        NewEvent(
-            connection=error.flow.source,
-            entity=error.flow.source_entity,
-            external_id=error.source_id,
-            version=f"retry-{error.pk}-{error.attempts}",
-            operation=ChangeEvent.Operation.UPDATE,
-            origin=ChangeEvent.Origin.RETRY,
-            flow=error.flow,
+    events = []
+    for error in errors:
+        flow = error.flow
+        target_side = not error.source_id or (flow.is_two_way and bool(error.target_id))
+        if target_side and not flow.is_two_way:
+            continue  # a target record alone cannot be synced by a one-way flow
+        events.append(
+            NewEvent(
+                connection=flow.target if target_side else flow.source,
+                entity=flow.target_entity if target_side else flow.source_entity,
+                external_id=error.target_id if target_side else error.source_id,
+                version=f"retry-{error.pk}-{error.attempts}",
+                operation=ChangeEvent.Operation.UPDATE,
+                origin=ChangeEvent.Origin.RETRY,
+                flow=flow,
+            )
         )
-        for error in errors
-    )
+    return events_record(events)

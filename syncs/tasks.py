@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -19,6 +20,8 @@ from django_q.tasks import async_task
 from connectors.exceptions import ConnectorError
 from connectors.models import Connection
 from connectors.oauth import connection_access_token
+from connectors.zoho_crm.channels import channels_ensure_for_flows
+from connectors.zoho_crm.channels import channels_renew as channels_renew_due
 from syncs.inbox import events_sweep
 from syncs.live import inbox_drain
 from syncs.models import ErrorCategory, SyncError, SyncFlow, SyncRun
@@ -74,7 +77,8 @@ def flow_poll_task(flow_id: int) -> str:
 
 def flows_reconcile() -> int:
     """Every N minutes: each active flow reads what changed since its cursor (QBO through CDC),
-    catching anything a webhook missed."""
+    catching anything a webhook missed; a two-way flow also reads what changed at its target
+    (the CRM, through If-Modified-Since) into the inbox."""
     flows = SyncFlow.objects.filter(state=SyncFlow.State.ACTIVE).values_list("pk", flat=True)
     for flow_id in flows:
         flow_poll_task(flow_id)
@@ -82,6 +86,12 @@ def flows_reconcile() -> int:
 
 
 def flow_history_task(flow_id: int) -> str:
+    # Only a started historical sync runs: a task left over from one that has finished since
+    # (an admin's second click, a redelivered task) would read the whole history again.
+    if not SyncFlow.objects.filter(
+        pk=flow_id, history_state=SyncFlow.HistoryState.RUNNING
+    ).exists():
+        return "no historical sync to run"
     return _flow_task(flow_history_run, flow_id)
 
 
@@ -125,7 +135,29 @@ def flow_poll_async(flow_id: int) -> None:
     async_task("syncs.tasks.flow_poll_task", flow_id, task_name=f"poll-{flow_id}")
 
 
-def channels_renew() -> int:
-    from connectors.zoho_crm.channels import channels_renew as renew
+def channels_renew() -> str:
+    """Hourly: each Zoho CRM connection gets the notification channel its flows need (two-way
+    flows' target modules), then channels that expire within two days are renewed."""
+    ensured = channels_ensure_for_flows()
+    renewed = channels_renew_due()
+    return (
+        f"{ensured.ensured} channel(s) in place, {ensured.stopped} stopped, "
+        f"{ensured.failed} failed; {renewed} renewed"
+    )
 
-    return renew()
+
+def channels_ensure_task() -> str:
+    ensured = channels_ensure_for_flows()
+    return (
+        f"{ensured.ensured} channel(s) in place, {ensured.stopped} stopped, {ensured.failed} failed"
+    )
+
+
+def channels_ensure_on_commit() -> None:
+    """Bring the CRM notification channels in line with the flows once the current transaction
+    commits (a flow saved two-way, or no longer). In a worker: an admin's save never waits on
+    Zoho, and a failure is recorded on the channel row, not on the save."""
+    transaction.on_commit(
+        lambda: async_task("syncs.tasks.channels_ensure_task", task_name="crm-channels-ensure"),
+        robust=True,
+    )

@@ -1,10 +1,12 @@
-"""The sandbox demo that `make run` seeds: a QuickBooks company full of plausible records, a Zoho
-CRM org and a Zoho Books organization with a little data of their own, the product connected to
-all three through the fakes' real OAuth flow, and the QuickBooks -> CRM flows with their
-historical syncs queued, so that a newcomer sees records flow within a minute.
+"""The sandbox demo that `make run` seeds: a QuickBooks company full of plausible records
+(customers, vendors, items, invoices, estimates, purchase orders, bills), a Zoho CRM org and a
+Zoho Books organization with a little data of their own, the product connected to all three
+through the fakes' real OAuth flow, and the QuickBooks -> CRM flows with their historical syncs
+queued, so that a newcomer sees records flow within a minute.
 
-Every step is idempotent: what exists (found by name) is left as it is, so a second run changes
-nothing. The records come from a seeded `random.Random`, so every machine gets the same ones.
+Every step is idempotent: what exists (found by name) is left as it is, and what a demo seeded
+by an older version lacks is added, so a second run changes nothing. The records come from
+seeded `random.Random`s, so every machine gets the same ones.
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ from connectors.sandbox.connect import sandbox_connection_create, sandbox_consen
 from connectors.sandbox.models import FaultProfile, Vendor
 from connectors.sandbox.qbo import services as qbo
 from connectors.sandbox.qbo.models import Company
+from connectors.sandbox.qbo.selectors import record_render
 from connectors.sandbox.zoho import services as zoho
 from connectors.sandbox.zoho.models import BooksOrganization, CrmOrg
 from connectors.services import connection_set_organization
 from syncs.models import SyncFlow
 from syncs.services import flow_create_with_defaults, flow_history_start
-from syncs.tasks import flow_history_start_async
 
 QBO_COMPANY = "Craig's Design and Landscaping Services"
 CRM_ORG = "Zylker CRM"
@@ -40,14 +42,32 @@ CONNECTIONS = {
     Connection.System.ZOHO_CRM: "Demo Zoho CRM",
     Connection.System.ZOHO_BOOKS: "Demo Zoho Books",
 }
-# (name, QBO entity, CRM module): parents first; Contacts points at the Accounts it belongs to.
-# Products depend on nothing and come first: documents' line items will point at them.
+TWO_WAY, ONE_WAY = SyncFlow.Direction.TWO_WAY, SyncFlow.Direction.ONE_WAY
+# (name, QBO entity, CRM module, direction), in the order their histories run: what the others
+# point at first (products, accounts, the contacts that point at their accounts, vendors), then
+# the transactions, whose customers, vendors and line items are linked by then. The names and
+# contact details of the catalogue go both ways; the transactions are QuickBooks'.
 FLOWS = (
-    ("Demo: QuickBooks items → CRM products", "Item", "Products"),
-    ("Demo: QuickBooks customers → CRM accounts", "Customer", "Accounts"),
-    ("Demo: QuickBooks customers → CRM contacts", "Customer", "Contacts"),
-    ("Demo: QuickBooks vendors → CRM vendors", "Vendor", "Vendors"),
+    ("Demo: QuickBooks items ↔ CRM products", "Item", "Products", TWO_WAY),
+    ("Demo: QuickBooks customers ↔ CRM accounts", "Customer", "Accounts", TWO_WAY),
+    ("Demo: QuickBooks customers ↔ CRM contacts", "Customer", "Contacts", TWO_WAY),
+    ("Demo: QuickBooks vendors ↔ CRM vendors", "Vendor", "Vendors", TWO_WAY),
+    ("Demo: QuickBooks invoices → CRM invoices", "Invoice", "Invoices", ONE_WAY),
+    ("Demo: QuickBooks estimates → CRM quotes", "Estimate", "Quotes", ONE_WAY),
+    (
+        "Demo: QuickBooks purchase orders → CRM purchase orders",
+        "PurchaseOrder",
+        "Purchase_Orders",
+        ONE_WAY,
+    ),
 )
+# QBO transactions: what makes the demo's, who they are with, and what they are called.
+DOCUMENTS = {
+    "Invoice": (records.demo_invoices, "Customer", "invoices"),
+    "Estimate": (records.demo_estimates, "Customer", "estimates"),
+    "PurchaseOrder": (records.demo_purchase_orders, "Vendor", "purchase orders"),
+    "Bill": (records.demo_bills, "Vendor", "bills"),
+}
 HISTORY_SINCE = date(2000, 1, 1)
 HISTORY_TASK = "syncs.tasks.flow_history_task"
 SEED = 20140911  # the day Intuit's sample company was made
@@ -84,8 +104,9 @@ def qbo_webhooks_paused() -> Iterator[None]:
         FaultProfile.objects.filter(vendor=Vendor.QBO).update(webhooks_enabled=was)
 
 
-def demo_qbo_company_ensure(*, base_url: str, today: date) -> tuple[Company, Outcome]:
-    """The QBO company with its records (all or nothing), its webhooks aimed at `base_url`."""
+def demo_qbo_company_ensure(*, base_url: str) -> tuple[Company, Outcome]:
+    """The QBO company with its customers, vendors and items (all or nothing), its webhooks
+    aimed at `base_url`."""
     webhook_url = f"{base_url}/webhooks/qbo/"
     subject = f'QuickBooks company "{QBO_COMPANY}"'
     company = Company.objects.filter(name=QBO_COMPANY).order_by("pk").first()
@@ -106,13 +127,56 @@ def demo_qbo_company_ensure(*, base_url: str, today: date) -> tuple[Company, Out
                 ("Item", records.demo_items()),
             )
         }
-        invoices = records.demo_invoices(
-            rng=rng, customers=made["Customer"], items=made["Item"], today=today
-        )
-        for doc in invoices:
-            qbo.record_create(company=company, entity="Invoice", data=doc)
     counts = ", ".join(f"{len(docs)} {entity.lower()}s" for entity, docs in made.items())
-    return company, Outcome(subject, "created", f"{counts}, {len(invoices)} invoices")
+    return company, Outcome(subject, "created", counts)
+
+
+def _names(company: Company, entity: str) -> list[records.Doc]:
+    """The company's active customers, vendors or items as the API renders them: what a new
+    transaction may point at (QBO refuses an inactive one)."""
+    stored = company.records.filter(entity=entity, active=True, deleted=False).order_by("qbo_id")
+    return [record_render(record) for record in stored]
+
+
+def _documents_held(company: Company) -> str:
+    """`30 invoices, 10 estimates, ...`: the company's transactions not deleted."""
+    stored = company.records.filter(entity__in=DOCUMENTS, deleted=False)
+    return ", ".join(
+        f"{stored.filter(entity=entity).count()} {label}"
+        for entity, (_, _, label) in DOCUMENTS.items()
+    )
+
+
+def demo_qbo_documents_ensure(*, company: Company, today: date) -> Outcome:
+    """The company's invoices, estimates, purchase orders and bills, through the fake's own
+    write rules. Each kind is made only if the company has none (deleted ones count): a kind
+    someone has already used, or removed, is theirs, and a demo seeded before a kind existed
+    gets it now. Every kind has its own `random.Random`, so adding one changes no other."""
+    subject = f'QuickBooks transactions of "{company.name}"'
+    present = set(
+        company.records.filter(entity__in=DOCUMENTS)
+        .order_by()
+        .values_list("entity", flat=True)
+        .distinct()
+    )
+    missing = [entity for entity in DOCUMENTS if entity not in present]
+    if not missing:
+        return Outcome(subject, "exists", _documents_held(company))
+    made = []
+    with qbo_webhooks_paused(), transaction.atomic():
+        items = _names(company, "Item")
+        for entity in missing:
+            build, party, label = DOCUMENTS[entity]
+            rng = random.Random(f"{SEED}:{entity}")  # noqa: S311 - made-up records, not secrets
+            with_whom = {f"{party.lower()}s": _names(company, party)}
+            docs = build(rng=rng, items=items, today=today, **with_whom)
+            for doc in docs:
+                qbo.record_create(company=company, entity=entity, data=doc)
+            if docs:  # none when all they could point at was made inactive
+                made.append(f"{len(docs)} {label}")
+    if not made:
+        return Outcome(subject, "exists", _documents_held(company))
+    return Outcome(subject, "created", ", ".join(made))
 
 
 def demo_crm_org_ensure() -> tuple[CrmOrg, Outcome]:
@@ -233,20 +297,32 @@ def demo_qbo_webhook_secret(*, connection: Connection, company: Company) -> Outc
     return Outcome(f'Connection "{connection.name}"', "updated", "webhook verifier token set")
 
 
+def _direction(flow: SyncFlow) -> str:
+    return "two-way" if flow.is_two_way else "one-way"
+
+
 def demo_flows_ensure(
     *, qbo_connection: Connection, crm: Connection
 ) -> tuple[list[SyncFlow], list[Outcome]]:
-    """The QuickBooks -> CRM flows with their default mappings, found by what they connect."""
+    """The QuickBooks -> CRM flows with their default mappings, found by what they connect. One
+    that exists keeps its direction and mappings: an admin may have chosen them."""
     flows, outcomes = [], []
-    for name, source_entity, target_entity in FLOWS:
+    for name, source_entity, target_entity, direction in FLOWS:
         pair = {"source": qbo_connection, "target": crm, "source_entity": source_entity}
         flow = SyncFlow.objects.filter(**pair, target_entity=target_entity).order_by("pk").first()
         if flow is None:
-            flow = flow_create_with_defaults(name=name, **pair, target_entity=target_entity)
-            detail = f"{flow.mappings.count()} field mappings"
+            flow = flow_create_with_defaults(
+                name=name,
+                **pair,
+                target_entity=target_entity,
+                direction=direction,
+                system_of_truth=SyncFlow.SystemOfTruth.SOURCE,  # QuickBooks
+            )
+            detail = f"{_direction(flow)}, {flow.mappings.count()} field mappings"
             outcomes.append(Outcome(f'Flow "{flow.name}"', "created", detail))
         else:
-            outcomes.append(Outcome(f'Flow "{flow.name}"', "exists", flow.get_state_display()))
+            detail = f"{flow.get_state_display()}, {_direction(flow)}"
+            outcomes.append(Outcome(f'Flow "{flow.name}"', "exists", detail))
         flows.append(flow)
     return flows, outcomes
 
@@ -256,45 +332,35 @@ def _history_task(flow: SyncFlow) -> tuple[str, tuple[int], dict[str, str]]:
 
 
 def demo_histories_start(*, flows: list[SyncFlow]) -> list[Outcome]:
-    """Start the historical sync of each flow that never had one, queued in the order of
-    `flows` (products first). A child flow (Contacts) runs after its parent's (Accounts) in one
-    django-q chain: a contact whose account is not linked yet would fail as
-    `missing_dependency`, which waits for a person."""
+    """Start the historical sync of each flow that never had one, all in one django-q chain in
+    the order of `flows`, so that each runs after what it points at: a contact whose account
+    is not linked yet would fail as `missing_dependency`, which waits for a person, and an
+    invoice would sync its customer and items itself, one by one. One chain also leaves the
+    other workers free for the webhooks that arrive meanwhile."""
     started = [
         flow
         for flow in flows
         if flow.history_state == SyncFlow.HistoryState.IDLE
         and flow_history_start(flow, since=HISTORY_SINCE)
     ]
-    children = {
-        (f.source_id, f.target_id, f.source_entity, f.options["parent"]["target_entity"]): f
-        for f in started
-        if f.options.get("parent")
-    }
-    outcomes = []
-    for flow in started:
-        if flow.options.get("parent"):
-            continue
-        outcomes.append(Outcome(f'History of "{flow.name}"', "queued", f"since {HISTORY_SINCE}"))
-        key = (flow.source_id, flow.target_id, flow.source_entity, flow.target_entity)
-        child = children.pop(key, None)
-        if child is None:
-            flow_history_start_async(flow.pk)
-            continue
-        async_chain([_history_task(flow), _history_task(child)])
-        outcomes.append(Outcome(f'History of "{child.name}"', "queued", "to run after it"))
-    for orphan in children.values():  # its parent's history ran before: nothing to wait for
-        flow_history_start_async(orphan.pk)
-        outcomes.append(Outcome(f'History of "{orphan.name}"', "queued", f"since {HISTORY_SINCE}"))
-    return outcomes
+    if started:
+        async_chain([_history_task(flow) for flow in started])
+    return [
+        Outcome(
+            f'History of "{flow.name}"',
+            "queued",
+            "after the one above" if position else f"since {HISTORY_SINCE}",
+        )
+        for position, flow in enumerate(started)
+    ]
 
 
 def demo_seed(*, base_url: str, today: date | None = None) -> list[Outcome]:
     """Everything `seed_demo` does, in order; what each step found or did."""
     base_url = base_url.rstrip("/")
     today = today or date.today()
-    company, outcome = demo_qbo_company_ensure(base_url=base_url, today=today)
-    outcomes = [outcome]
+    company, outcome = demo_qbo_company_ensure(base_url=base_url)
+    outcomes = [outcome, demo_qbo_documents_ensure(company=company, today=today)]
     crm_org, outcome = demo_crm_org_ensure()
     outcomes.append(outcome)
     books_org, outcome = demo_books_org_ensure(today=today)
@@ -317,4 +383,26 @@ def demo_seed(*, base_url: str, today: date | None = None) -> list[Outcome]:
     )
     outcomes.append(outcome)
     flows, flow_outcomes = demo_flows_ensure(qbo_connection=qbo_connection, crm=crm)
-    return [*outcomes, *flow_outcomes, *demo_histories_start(flows=flows)]
+    return [
+        *outcomes,
+        *flow_outcomes,
+        demo_channels_ensure(),
+        *demo_histories_start(flows=flows),
+    ]
+
+
+def demo_channels_ensure() -> Outcome:
+    """The CRM's notification channel for the two-way flows, now rather than at the hourly run,
+    so that an edit in the sandbox CRM reaches QuickBooks from the start."""
+    from connectors.models import WebhookChannel
+    from connectors.zoho_crm.channels import channels_ensure_for_flows
+
+    def state() -> list[tuple]:
+        return list(WebhookChannel.objects.values_list("pk", "events", "status").order_by("pk"))
+
+    before = state()
+    done = channels_ensure_for_flows()
+    subject = "Zoho CRM notification channel"
+    if done.failed:
+        return Outcome(subject, "failed", "see the channel's error in the admin")
+    return Outcome(subject, "exists" if state() == before else "created")

@@ -1,7 +1,7 @@
 """The sandbox demo's records, as data and pure functions: who Craig's Design and Landscaping
-Services sells to and buys from, what it sells, what it invoiced, and the few records Zylker's
-Zoho CRM and Zoho Books hold of their own. `connectors.sandbox.demo` writes them through the
-fakes' services.
+Services sells to and buys from, what it sells, what it invoiced, estimated, ordered and was
+billed for, and the few records Zylker's Zoho CRM and Zoho Books hold of their own.
+`connectors.sandbox.demo` writes them through the fakes' services.
 
 Everything comes from a `random.Random` the caller seeds, so every machine gets the same records.
 Names, places and phone numbers are made up (US numbers sit in the 555-01xx block kept for
@@ -127,6 +127,30 @@ DESIGN_INCOME = {"value": "82", "name": "Design income"}
 SERVICES_INCOME = {"value": "45", "name": "Landscaping Services"}
 PRODUCT_INCOME = {"value": "79", "name": "Sales of Product Income"}
 COST_OF_GOODS = {"value": "80", "name": "Cost of Goods Sold"}
+# Bills and purchase orders credit A/P; bills for services go on expense accounts. The refs are
+# the ones Intuit's Bill reference shows for this sample company.
+ACCOUNTS_PAYABLE = {"value": "33", "name": "Accounts Payable (A/P)"}
+ADVERTISING = {"value": "7", "name": "Advertising"}
+DECKS_AND_PATIOS = {"value": "64", "name": "Job Expenses:Job Materials:Decks and Patios"}
+# Who sells the company its materials: purchase orders and bills for goods go to them.
+SUPPLIES = {
+    "Norton Lumber and Building Materials": ("Concrete", "Pavers", "Rock Fountain", "Bird Bath"),
+    "Tania's Nursery": ("Sod", "Soil", "Mulch"),
+    "Hicks Hardware": ("Pump", "Sprinkler Heads", "Sprinkler Pipes", "Garden Lights"),
+}
+# Bills for services: vendor, expense account, what for, the range of the amount.
+SERVICE_BILLS = (
+    ("Lee Advertising", ADVERTISING, "Newspaper and web ads, spring campaign", (150, 450)),
+    ("Tim Philip Masonry", DECKS_AND_PATIOS, "Patio stonework, subcontracted", (800, 2400)),
+)
+# Estimates by stage: how many, and how many days ago they were made (the pending ones are
+# still within their 30 days).
+ESTIMATE_STAGES = (
+    ("Closed", 3, (90, 170)),
+    ("Accepted", 3, (20, 80)),
+    ("Rejected", 1, (30, 90)),
+    ("Pending", 3, (0, 25)),
+)
 _FOLD = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "ß": "ss", "đ": "d", "ł": "l", "Ł": "L"})
 
 
@@ -251,42 +275,184 @@ def demo_items() -> list[Doc]:
     return items
 
 
+def _sales_line(rng: random.Random, item: Doc) -> Doc:
+    """One line of an invoice or estimate: hours of a service, or some of a product."""
+    hours = item["Type"] == "Service"
+    qty = rng.randint(1, 12) if hours else rng.choice((1, 2, 4, 10, 25, 50))
+    return {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": float(Decimal(str(item["UnitPrice"])) * qty),
+        "Description": item["Description"],
+        "SalesItemLineDetail": {
+            "ItemRef": {"value": item["Id"], "name": item["Name"]},
+            "Qty": qty,
+            "UnitPrice": item["UnitPrice"],
+            "TaxCodeRef": {"value": "NON" if hours else "TAX"},
+        },
+    }
+
+
+def _sales_lines(rng: random.Random, items: list[Doc], most: int) -> list[Doc]:
+    picked = rng.sample(items, min(len(items), rng.randint(1, most)))
+    return [_sales_line(rng, item) for item in picked]
+
+
 def demo_invoices(
     *, rng: random.Random, customers: list[Doc], items: list[Doc], today: date, count: int = 30
 ) -> list[Doc]:
     """Invoices of 1-4 lines over the last six months, oldest first; `customers` and `items`
-    are the created records (with their Ids)."""
+    are stored records (with their Ids). All in the home currency: a US landscaper bills its
+    clients abroad in dollars, and its QuickBooks has no multicurrency."""
+    if not customers or not items:
+        return []
     invoices = []
     for _ in range(count):
-        lines = []
-        for item in rng.sample(items, rng.randint(1, 4)):
-            hours = item["Type"] == "Service"
-            qty = rng.randint(1, 12) if hours else rng.choice((1, 2, 4, 10, 25, 50))
-            amount = Decimal(str(item["UnitPrice"])) * qty
-            lines.append(
-                {
-                    "DetailType": "SalesItemLineDetail",
-                    "Amount": float(amount),
-                    "Description": item["Description"],
-                    "SalesItemLineDetail": {
-                        "ItemRef": {"value": item["Id"], "name": item["Name"]},
-                        "Qty": qty,
-                        "UnitPrice": item["UnitPrice"],
-                        "TaxCodeRef": {"value": "NON" if hours else "TAX"},
-                    },
-                }
-            )
+        lines = _sales_lines(rng, items, 4)
         day = today - timedelta(days=rng.randint(0, 180))
-        customer = rng.choice(customers)
         invoices.append(
             {
-                "CustomerRef": {"value": customer["Id"]},
+                "CustomerRef": {"value": rng.choice(customers)["Id"]},
                 "TxnDate": day.isoformat(),
                 "Line": lines,
                 "CustomerMemo": {"value": "Thank you for your business and have a great day!"},
             }
         )
     return sorted(invoices, key=lambda invoice: invoice["TxnDate"])
+
+
+def demo_estimates(
+    *, rng: random.Random, customers: list[Doc], items: list[Doc], today: date
+) -> list[Doc]:
+    """Estimates of 1-3 lines at every stage (ESTIMATE_STAGES), good for 30 days, oldest
+    first; the accepted and closed ones say who accepted them and when."""
+    if not customers or not items:
+        return []
+    estimates = []
+    for status, count, (newest, oldest) in ESTIMATE_STAGES:
+        for _ in range(count):
+            customer = rng.choice(customers)
+            day = today - timedelta(days=rng.randint(newest, oldest))
+            estimate = {
+                "CustomerRef": {"value": customer["Id"]},
+                "TxnDate": day.isoformat(),
+                "ExpirationDate": (day + timedelta(days=30)).isoformat(),
+                "TxnStatus": status,
+                "Line": _sales_lines(rng, items, 3),
+                "CustomerMemo": {"value": "We look forward to working with you."},
+            }
+            if status in ("Accepted", "Closed"):
+                person = f"{customer.get('GivenName', '')} {customer.get('FamilyName', '')}"
+                accepted = min(day + timedelta(days=rng.randint(1, 10)), today)
+                estimate["AcceptedBy"] = person.strip() or customer["DisplayName"]
+                estimate["AcceptedDate"] = accepted.isoformat()
+            estimates.append(estimate)
+    return sorted(estimates, key=lambda estimate: estimate["TxnDate"])
+
+
+def _suppliers(vendors: list[Doc], items: list[Doc]) -> list[tuple[Doc, list[Doc]]]:
+    """The vendors of SUPPLIES that exist, each with the items it sells that can be bought
+    (a purchase cost and an expense account)."""
+    buyable = {i["Name"]: i for i in items if i.get("PurchaseCost") and i.get("ExpenseAccountRef")}
+    by_name = {vendor["DisplayName"]: vendor for vendor in vendors}
+    suppliers = []
+    for name, goods in SUPPLIES.items():
+        stocked = [buyable[good] for good in goods if good in buyable]
+        if name in by_name and stocked:
+            suppliers.append((by_name[name], stocked))
+    return suppliers
+
+
+def _purchase_lines(rng: random.Random, goods: list[Doc]) -> list[Doc]:
+    """1-3 lines of goods at their purchase cost: big pieces a few at a time, bags by the
+    dozen, small parts, pavers and sod by the hundred."""
+    lines = []
+    for item in rng.sample(goods, min(len(goods), rng.randint(1, 3))):
+        cost = Decimal(str(item["PurchaseCost"]))
+        if cost >= 25:
+            qty = rng.randint(1, 2 if cost >= 100 else 4)
+        else:
+            qty = rng.randint(2, 12) if cost >= 5 else rng.choice((25, 50, 100, 200))
+        lines.append(
+            {
+                "DetailType": "ItemBasedExpenseLineDetail",
+                "Amount": float(cost * qty),
+                "Description": item.get("PurchaseDesc") or item["Description"],
+                "ItemBasedExpenseLineDetail": {
+                    "ItemRef": {"value": item["Id"], "name": item["Name"]},
+                    "Qty": qty,
+                    "UnitPrice": item["PurchaseCost"],
+                    "BillableStatus": "NotBillable",
+                    "TaxCodeRef": {"value": "NON"},
+                },
+            }
+        )
+    return lines
+
+
+def demo_purchase_orders(
+    *, rng: random.Random, vendors: list[Doc], items: list[Doc], today: date, count: int = 6
+) -> list[Doc]:
+    """Orders of materials from the suppliers over the last four months, oldest first: the
+    older half received (Closed), the newer half still Open."""
+    suppliers = _suppliers(vendors, items)
+    if not suppliers:
+        return []
+    orders = []
+    for _ in range(count):
+        vendor, goods = rng.choice(suppliers)
+        day = today - timedelta(days=rng.randint(0, 120))
+        orders.append(
+            {
+                "VendorRef": {"value": vendor["Id"]},
+                "APAccountRef": ACCOUNTS_PAYABLE,
+                "TxnDate": day.isoformat(),
+                "DueDate": (day + timedelta(days=14)).isoformat(),
+                "Line": _purchase_lines(rng, goods),
+                "Memo": "Deliver to the yard, weekdays 7 am to 3 pm.",
+            }
+        )
+    orders.sort(key=lambda order: order["TxnDate"])
+    for position, order in enumerate(orders):
+        order["POStatus"] = "Closed" if position < len(orders) // 2 else "Open"
+    return orders
+
+
+def demo_bills(
+    *, rng: random.Random, vendors: list[Doc], items: list[Doc], today: date, count: int = 8
+) -> list[Doc]:
+    """Unpaid bills of the last six weeks, due in 30 days, oldest first: materials from the
+    suppliers, and every third one for a service (SERVICE_BILLS in turn) on an expense account."""
+    by_name = {vendor["DisplayName"]: vendor for vendor in vendors}
+    services = [(by_name[row[0]], *row[1:]) for row in SERVICE_BILLS if row[0] in by_name]
+    suppliers = _suppliers(vendors, items)
+    bills = []
+    for number in range(count):
+        if services and (number % 3 == 2 or not suppliers):
+            vendor, account, what, (low, high) = services[number // 3 % len(services)]
+            detail = {"AccountRef": account, "BillableStatus": "NotBillable"}
+            line = {"DetailType": "AccountBasedExpenseLineDetail", "Description": what}
+            line |= {
+                "Amount": rng.randrange(low, high, 25),
+                "AccountBasedExpenseLineDetail": detail,
+            }
+            lines = [line]
+        elif suppliers:
+            vendor, goods = rng.choice(suppliers)
+            lines = _purchase_lines(rng, goods)
+        else:
+            return []
+        day = today - timedelta(days=rng.randint(0, 42))
+        bills.append(
+            {
+                "VendorRef": {"value": vendor["Id"]},
+                "APAccountRef": ACCOUNTS_PAYABLE,
+                "DocNumber": str(rng.randint(10000, 99999)),  # the vendor's invoice number
+                "TxnDate": day.isoformat(),
+                "DueDate": (day + timedelta(days=30)).isoformat(),
+                "Line": lines,
+            }
+        )
+    return sorted(bills, key=lambda bill: bill["TxnDate"])
 
 
 # Zoho's own sample data: "Account; industry; type; city; state; contact; title".

@@ -6,7 +6,10 @@ Reference: https://www.zoho.com/crm/developer/docs/api/v8/notifications/overview
 
 from __future__ import annotations
 
+import logging
 import secrets
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,6 +20,8 @@ from django.utils import timezone
 from connectors.exceptions import ConnectorError, PermanentError
 from connectors.models import Connection, WebhookChannel
 from connectors.zoho_crm.client import ZohoCrmClient
+
+logger = logging.getLogger(__name__)
 
 CHANNEL_LIFETIME = timedelta(days=7)  # the longest Zoho CRM v8 allows
 RENEW_WITHIN = timedelta(days=2)
@@ -59,8 +64,23 @@ def channel_ensure(connection: Connection, *, modules: list[str]) -> WebhookChan
     ):
         channel.events = wanted
         channel.save(update_fields=["events"])
-        channel_subscribe(channel, method="POST" if created else "PUT")
+        if created:
+            channel_subscribe(channel, method="POST")
+        else:
+            _channel_replace(channel)
     return channel
+
+
+def _channel_replace(channel: WebhookChannel) -> None:
+    """PUT the channel's new details; a channel Zoho no longer knows (it expired, or its first
+    POST failed) answers NOT_SUBSCRIBED and is created again with POST."""
+    try:
+        channel_subscribe(channel, method="PUT")
+        return
+    except PermanentError as exc:
+        if exc.code != "NOT_SUBSCRIBED":
+            raise
+    channel_subscribe(channel, method="POST")
 
 
 def channel_subscribe(channel: WebhookChannel, *, method: str) -> None:
@@ -113,3 +133,100 @@ def channels_renew() -> int:
         except ConnectorError:
             continue  # recorded on the channel; tried again at the next run
     return renewed
+
+
+@dataclass(frozen=True)
+class ChannelsEnsured:
+    """What `channels_ensure_for_flows` did: channels in place (subscribed, changed or already
+    right), channels that failed (the error is on the channel row), and channels stopped."""
+
+    ensured: int = 0
+    failed: int = 0
+    stopped: int = 0
+
+
+def _modules_watched() -> dict[int, list[str]]:
+    """The CRM modules each Zoho CRM connection must be watched for: the target module of each
+    two-way flow writing to it, and the source module of each flow reading from it. Paused flows
+    count (their changes wait in the inbox until they resume); disabled ones do not."""
+    from syncs.models import SyncFlow  # here, not at the top: connectors load before syncs
+
+    flows = SyncFlow.objects.exclude(state=SyncFlow.State.DISABLED)
+    crm = Connection.System.ZOHO_CRM
+    wanted: dict[int, set[str]] = defaultdict(set)
+    two_way = flows.filter(direction=SyncFlow.Direction.TWO_WAY, target__system=crm)
+    for connection_id, module in two_way.values_list("target_id", "target_entity"):
+        wanted[connection_id].add(module)
+    for connection_id, module in flows.filter(source__system=crm).values_list(
+        "source_id", "source_entity"
+    ):
+        wanted[connection_id].add(module)
+    return {connection_id: sorted(modules) for connection_id, modules in wanted.items()}
+
+
+def channel_stop(channel: WebhookChannel) -> None:
+    """Stop the channel at Zoho and forget it. Stopped rather than left to expire: until it
+    expired (up to a week) Zoho would keep notifying changes no flow reads, and the hourly
+    renewal would keep extending it. A channel Zoho has already dropped counts as stopped;
+    any other failure is recorded on the row, which is tried again at the next run."""
+    try:
+        ZohoCrmClient(channel.connection).watch_delete([channel.channel_id])
+    except PermanentError as exc:
+        if not _not_subscribed(exc):
+            _channel_failed(channel, exc)
+            raise
+    except ConnectorError as exc:
+        _channel_failed(channel, exc)
+        raise
+    channel.delete()
+
+
+def _not_subscribed(exc: PermanentError) -> bool:
+    answers = exc.details.get("watch") if isinstance(exc.details, dict) else None
+    codes = {str(a.get("code", "")) for a in answers or [] if isinstance(a, dict)}
+    return exc.code == "NOT_SUBSCRIBED" or codes == {"NOT_SUBSCRIBED"}
+
+
+def _channel_failed(channel: WebhookChannel, exc: ConnectorError) -> None:
+    WebhookChannel.objects.filter(pk=channel.pk).update(
+        status=WebhookChannel.Status.FAILED, last_error=str(exc)[:2000]
+    )
+
+
+def channels_ensure_for_flows() -> ChannelsEnsured:
+    """One notification channel per connected Zoho CRM connection that flows need watched,
+    watching exactly their modules (see `_modules_watched`); the channel of a connection no
+    flow needs any more is stopped. A channel a person disabled is left alone. A vendor failure
+    is recorded on the channel row and the next connection is tried: the hourly run (and
+    `channels_renew`) tries it again."""
+    wanted = _modules_watched()
+    connections = Connection.objects.filter(
+        system=Connection.System.ZOHO_CRM, status=Connection.Status.CONNECTED
+    )
+    disabled = set(
+        WebhookChannel.objects.filter(kind=KIND, status=WebhookChannel.Status.DISABLED).values_list(
+            "connection_id", flat=True
+        )
+    )
+    ensured = failed = stopped = 0
+    for connection in connections.filter(pk__in=wanted).exclude(pk__in=disabled):
+        try:
+            channel_ensure(connection, modules=wanted[connection.pk])
+            ensured += 1
+        except ConnectorError as exc:
+            logger.warning("The notification channel of %s failed: %s", connection, exc)
+            failed += 1
+    unneeded = (
+        WebhookChannel.objects.filter(kind=KIND, connection__in=connections)
+        .exclude(connection_id__in=wanted)
+        .exclude(status=WebhookChannel.Status.DISABLED)
+        .select_related("connection")
+    )
+    for channel in unneeded:
+        try:
+            channel_stop(channel)
+            stopped += 1
+        except ConnectorError as exc:
+            logger.warning("Stopping the notification channel of %s failed: %s", channel, exc)
+            failed += 1
+    return ChannelsEnsured(ensured=ensured, failed=failed, stopped=stopped)

@@ -79,7 +79,8 @@ def test_force_sync_and_run_now_buttons(admin_client, flow, qbo_company):
     assert b"Force-sync one record" in page.content and b"Run now" in page.content
 
     admin_client.post(
-        reverse("admin:syncs_syncflow_force", args=[flow.pk]), {"source_id": customer["Id"]}
+        reverse("admin:syncs_syncflow_force", args=[flow.pk]),
+        {"side": "source", "record_id": customer["Id"]},
     )
     event = ChangeEvent.objects.get(origin="admin")
     assert (event.flow_id, event.external_id) == (flow.pk, customer["Id"])

@@ -4,6 +4,8 @@ through the fakes' real OAuth pages, idempotent, and enough for records to flow 
 from __future__ import annotations
 
 import random
+from datetime import date
+from decimal import Decimal
 from io import StringIO
 from typing import Any
 
@@ -16,7 +18,15 @@ from django_q.signing import SignedPackage
 from connectors.models import Connection
 from connectors.oauth import connection_refresh
 from connectors.sandbox import demo_records
-from connectors.sandbox.demo import BOOKS_ORG, CONNECTIONS, CRM_ORG, QBO_COMPANY, SEED
+from connectors.sandbox.demo import (
+    BOOKS_ORG,
+    CONNECTIONS,
+    CRM_ORG,
+    QBO_COMPANY,
+    SEED,
+    demo_qbo_company_ensure,
+    demo_qbo_documents_ensure,
+)
 from connectors.sandbox.models import FaultProfile, OutboundDelivery, RequestLog, Vendor
 from connectors.sandbox.qbo.models import Company, Record, Token, token_digest
 from connectors.sandbox.zoho.models import (
@@ -32,6 +42,10 @@ from syncs.models import RecordLink, SyncError, SyncFlow, SyncRun
 LIVE = pytest.mark.django_db(transaction=True)
 NON_ASCII = {"Søren Ødegård", "Zoë Müller GmbH", "José Álvarez", "Ana Ćirić"}
 HISTORY = "syncs.tasks.flow_history_task"
+# The CRM modules the demo's flows write, in the order their histories run.
+CATALOGUE = ("Products", "Accounts", "Contacts", "Vendors")
+TRANSACTIONS = ("Invoices", "Quotes", "Purchase_Orders")
+TRANSACTION_ENTITIES = ("Estimate", "PurchaseOrder", "Bill")
 
 
 @pytest.fixture
@@ -79,6 +93,16 @@ def queued() -> list[dict[str, Any]]:
     return tasks
 
 
+def chained(tasks: list[dict[str, Any]]) -> list[tuple[str, tuple[int, ...]]]:
+    """The one task queued and the chain behind it, as (function, args) in the order they run."""
+    (head,) = tasks
+    return [(head["func"], head["args"])] + [(f, a) for f, a, *_ in head.get("chain") or []]
+
+
+def item_lines(doc: dict[str, Any], detail: str) -> list[dict[str, Any]]:
+    return [line for line in doc["Line"] if line["DetailType"] == detail]
+
+
 def run_like_the_worker(tasks: list[dict[str, Any]]) -> None:
     """Run each task, then the rest of its chain after it, as django-q does."""
     for task in tasks:
@@ -97,6 +121,84 @@ def test_the_records_are_the_same_on_every_machine_and_unique_where_vendors_insi
     assert len(set(phones)) == len(phones)
     vendors = demo_records.demo_vendors(rng=random.Random(SEED))
     assert not {v["DisplayName"].casefold() for v in vendors} & set(names)  # one QBO namespace
+
+
+@pytest.mark.django_db
+def test_the_company_gets_estimates_orders_and_bills_on_its_own_customers_vendors_and_items():
+    company, _ = demo_qbo_company_ensure(base_url="http://127.0.0.1:9")
+    today = date(2025, 6, 30)
+
+    outcome = demo_qbo_documents_ensure(company=company, today=today)
+
+    assert outcome.detail == "30 invoices, 10 estimates, 6 purchase orders, 8 bills"
+    customers = {c["Id"]: c for c in qbo_docs("Customer")}
+    vendors = {v["Id"]: v for v in qbo_docs("Vendor")}
+    items = {i["Id"]: i for i in qbo_docs("Item")}
+    buyable = {i for i, item in items.items() if item.get("PurchaseCost")}
+    assert all(items[i]["ExpenseAccountRef"]["value"] for i in buyable)
+
+    estimates = qbo_docs("Estimate")
+    assert len(estimates) == 10
+    assert {e["TxnStatus"] for e in estimates} == {"Pending", "Accepted", "Closed", "Rejected"}
+    for estimate in estimates:
+        lines = item_lines(estimate, "SalesItemLineDetail")
+        assert 1 <= len(lines) <= 3 and estimate["CustomerRef"]["value"] in customers
+        assert {x["SalesItemLineDetail"]["ItemRef"]["value"] for x in lines} <= set(items)
+        assert 0 < estimate["TotalAmt"] == pytest.approx(sum(x["Amount"] for x in lines))
+        assert estimate["TxnDate"] < estimate["ExpirationDate"]
+        if estimate["TxnStatus"] in ("Accepted", "Closed"):
+            assert estimate["AcceptedBy"] and estimate["TxnDate"] < estimate["AcceptedDate"]
+        if estimate["TxnStatus"] == "Pending":  # still open to the customer
+            assert estimate["ExpirationDate"] >= today.isoformat()
+
+    orders = qbo_docs("PurchaseOrder")
+    assert len(orders) == 6
+    assert [o["POStatus"] for o in orders] == ["Closed"] * 3 + ["Open"] * 3  # oldest first
+    bills = qbo_docs("Bill")
+    assert len(bills) == 8
+    for document in orders + bills:
+        assert document["VendorRef"]["value"] in vendors
+        assert document["APAccountRef"]["value"] == "33"
+        for line in item_lines(document, "ItemBasedExpenseLineDetail"):
+            detail = line["ItemBasedExpenseLineDetail"]
+            item = items[detail["ItemRef"]["value"]]
+            assert item["Id"] in buyable and detail["UnitPrice"] == item["PurchaseCost"]
+            assert Decimal(str(line["Amount"])) == detail["Qty"] * Decimal(
+                str(item["PurchaseCost"])
+            )
+    for order in orders:
+        assert item_lines(order, "ItemBasedExpenseLineDetail") == order["Line"]
+    # Materials from the suppliers, and a few services on expense accounts.
+    services = [b for b in bills if item_lines(b, "AccountBasedExpenseLineDetail")]
+    assert 0 < len(services) < len(bills)
+    assert all(b["Balance"] == b["TotalAmt"] > 0 for b in bills)
+    # What the company owes its vendors is what their bills say, as QuickBooks keeps it.
+    owed: dict[str, Decimal] = {}
+    for bill in bills:
+        vendor_id = bill["VendorRef"]["value"]
+        owed[vendor_id] = owed.get(vendor_id, Decimal(0)) + Decimal(str(bill["Balance"]))
+    assert len(owed) >= 3
+    balances = {v: Decimal(str(vendors[v]["Balance"])) for v in vendors}
+    assert balances == {v: owed.get(v, Decimal(0)) for v in vendors}
+
+
+@pytest.mark.django_db
+def test_the_transactions_are_made_only_for_kinds_the_company_has_none_of():
+    company, _ = demo_qbo_company_ensure(base_url="http://127.0.0.1:9")
+    demo_qbo_documents_ensure(company=company, today=date(2025, 6, 30))
+    Record.objects.filter(entity="Estimate").delete()  # as a demo seeded before estimates
+    Record.objects.filter(entity="Bill").first().delete()  # a bill someone removed
+    before = {e: len(qbo_docs(e)) for e in ("Invoice", *TRANSACTION_ENTITIES)}
+
+    outcome = demo_qbo_documents_ensure(company=company, today=date(2025, 7, 1))
+    again = demo_qbo_documents_ensure(company=company, today=date(2025, 7, 2))
+
+    assert (outcome.action, outcome.detail) == ("created", "10 estimates")
+    assert {e: len(qbo_docs(e)) for e in ("Invoice", *TRANSACTION_ENTITIES)} == before | {
+        "Estimate": 10
+    }
+    assert again.action == "exists"
+    assert again.detail == "30 invoices, 10 estimates, 6 purchase orders, 7 bills"
 
 
 @LIVE
@@ -125,8 +227,12 @@ def test_seed_demo_fills_the_sandbox_connects_the_product_and_queues_the_histori
         assert 1 <= len(lines) <= 4 and invoice["CustomerRef"]["value"] in ids["Customer"]
         assert {x["SalesItemLineDetail"]["ItemRef"]["value"] for x in lines} <= ids["Item"]
         assert invoice["TotalAmt"] == pytest.approx(sum(x["Amount"] for x in lines))
+    assert [len(qbo_docs(entity)) for entity in TRANSACTION_ENTITIES] == [10, 6, 8]
     company = Company.objects.get(name=QBO_COMPANY)
     assert (company.currency, company.webhook_format) == ("USD", "legacy")
+    # A US landscaper without multicurrency: every transaction is in dollars.
+    for entity in ("Invoice", *TRANSACTION_ENTITIES):
+        assert {d["CurrencyRef"]["value"] for d in qbo_docs(entity)} == {"USD"}
     assert company.webhook_url == f"{base_url}/webhooks/qbo/"
     # Seeding fired no webhook, and the fake sends them again afterwards.
     assert not OutboundDelivery.objects.exists()
@@ -160,26 +266,32 @@ def test_seed_demo_fills_the_sandbox_connects_the_product_and_queues_the_histori
     assert AccessToken.objects.filter(token=crm.access_token, refresh__token=crm.refresh_token)
 
     flows = {f.target_entity: f for f in SyncFlow.objects.filter(source=qbo, target=crm)}
-    assert set(flows) == {"Products", "Accounts", "Contacts", "Vendors"}
+    assert set(flows) == {*CATALOGUE, *TRANSACTIONS}
     assert all(f.mappings.exists() for f in flows.values())
     assert all(f.history_state == SyncFlow.HistoryState.RUNNING for f in flows.values())
-    # Products depend on nothing and go first; Contacts need their accounts linked first:
-    # their history is chained after Accounts'.
-    in_order = queued()
-    assert (in_order[0]["func"], in_order[0]["args"]) == (HISTORY, (flows["Products"].pk,))
-    tasks = {(t["func"], t["args"]): t for t in in_order}
-    assert set(tasks) == {
-        (HISTORY, (flows[module].pk,)) for module in ("Products", "Accounts", "Vendors")
+    # The catalogue goes both ways, QuickBooks winning a conflict; transactions go one way.
+    two_way, one_way = SyncFlow.Direction.TWO_WAY, SyncFlow.Direction.ONE_WAY
+    assert {module: (f.source_entity, f.direction) for module, f in flows.items()} == {
+        "Products": ("Item", two_way),
+        "Accounts": ("Customer", two_way),
+        "Contacts": ("Customer", two_way),
+        "Vendors": ("Vendor", two_way),
+        "Invoices": ("Invoice", one_way),
+        "Quotes": ("Estimate", one_way),
+        "Purchase_Orders": ("PurchaseOrder", one_way),
     }
-    (chained,) = tasks[(HISTORY, (flows["Accounts"].pk,))]["chain"]
-    assert chained[:2] == (HISTORY, (flows["Contacts"].pk,))
+    assert {f.system_of_truth for f in flows.values()} == {SyncFlow.SystemOfTruth.SOURCE}
+    # One chain: products, accounts, the contacts that point at them and vendors are linked
+    # before the transactions that point at all of them.
+    order = (*CATALOGUE, *TRANSACTIONS)
+    assert chained(queued()) == [(HISTORY, (flows[module].pk,)) for module in order]
 
     assert "Demo ready" in output and f"{base_url}/admin/" in output
     assert f"{base_url}/sandbox/" in output
 
 
 @LIVE
-def test_the_queued_histories_bring_every_item_customer_and_vendor_into_the_crm(base_url):
+def test_the_queued_histories_bring_the_catalogue_and_its_transactions_into_the_crm(base_url):
     seed(base_url)
 
     run_like_the_worker(queued())
@@ -189,17 +301,46 @@ def test_the_queued_histories_bring_every_item_customer_and_vendor_into_the_crm(
     accounts = {r.data["QBO_Id"]: r for r in linked.filter(module="Accounts")}
     assert set(accounts) == {c["Id"] for c in qbo_docs("Customer")}
     assert {a.data["Account_Name"] for a in accounts.values()} >= NON_ASCII
-    contacts = linked.filter(module="Contacts")
-    assert contacts.count() == len(accounts)
-    for contact in contacts:
-        assert contact.data["Account_Name"]["id"] == accounts[contact.data["QBO_Id"]].record_id
-    assert linked.filter(module="Vendors").count() == 10
-    products = {r.data["QBO_Id"]: r.data for r in linked.filter(module="Products")}
+    contacts = {r.data["QBO_Id"]: r for r in linked.filter(module="Contacts")}
+    assert set(contacts) == set(accounts)
+    for customer_id, contact in contacts.items():
+        assert contact.data["Account_Name"]["id"] == accounts[customer_id].record_id
+    vendors = {r.data["QBO_Id"]: r for r in linked.filter(module="Vendors")}
+    assert set(vendors) == {v["Id"] for v in qbo_docs("Vendor")}
+    products = {r.data["QBO_Id"]: r for r in linked.filter(module="Products")}
     assert set(products) == {i["Id"] for i in qbo_docs("Item")}
-    assert all(p["QBO_Last_Synced"] for p in products.values())
-    assert RecordLink.objects.filter(flow__target=crm).count() == len(accounts) * 2 + 10 + 20
+    assert all(p.data["QBO_Last_Synced"] for p in products.values())
+    # Each transaction points at the records the catalogue flows made, line by line.
+    for entity, module, subform, detail in (
+        ("Invoice", "Invoices", "Invoiced_Items", "SalesItemLineDetail"),
+        ("Estimate", "Quotes", "Quoted_Items", "SalesItemLineDetail"),
+        ("PurchaseOrder", "Purchase_Orders", "Purchased_Items", "ItemBasedExpenseLineDetail"),
+    ):
+        synced = {r.data["QBO_Id"]: r.data for r in linked.filter(module=module)}
+        documents = qbo_docs(entity)
+        assert set(synced) == {d["Id"] for d in documents}, module
+        for document in documents:
+            record = synced[document["Id"]]
+            assert record["Subject"] == document["DocNumber"]
+            if "CustomerRef" in document:
+                customer_id = document["CustomerRef"]["value"]
+                assert record["Account_Name"]["id"] == accounts[customer_id].record_id
+                assert record["Contact_Name"]["id"] == contacts[customer_id].record_id
+            else:
+                vendor_id = document["VendorRef"]["value"]
+                assert record["Vendor_Name"]["id"] == vendors[vendor_id].record_id
+            lines = [
+                (products[x[detail]["ItemRef"]["value"]].record_id, x[detail]["Qty"])
+                for x in item_lines(document, detail)
+            ]
+            assert [(x["Product_Name"]["id"], x["Quantity"]) for x in record[subform]] == lines
+            assert record["Grand_Total"] == pytest.approx(document["TotalAmt"])
+    quotes = linked.filter(module="Quotes")
+    stages = {"Draft", "Confirmed", "Closed Won", "Closed Lost"}
+    assert {q.data["Quote_Stage"] for q in quotes} == stages
+    assert RecordLink.objects.filter(flow__target=crm).count() == len(accounts) * 2 + 10 + 20 + 46
     runs = SyncRun.objects.filter(kind=SyncRun.Kind.HISTORICAL)
-    assert [r.status for r in runs] == [SyncRun.Status.SUCCEEDED] * 4
+    assert [r.status for r in runs] == [SyncRun.Status.SUCCEEDED] * 7
     assert not SyncError.objects.exists()
     assert set(SyncFlow.objects.values_list("history_state", flat=True)) == {"done"}
 
@@ -223,6 +364,34 @@ def test_a_second_run_changes_nothing_and_says_so(base_url):
     for connection in demo_connections().values():
         old = connection.access_token
         assert connection_refresh(connection, stale_token=old) not in ("", old)
+
+
+@LIVE
+def test_a_demo_seeded_before_the_transactions_gets_them_and_their_flows_once(base_url):
+    seed(base_url)
+    queued()
+    # What an older version left: no estimates, orders or bills, no flows for transactions,
+    # and one-way catalogue flows whose histories ran.
+    Record.objects.filter(entity__in=TRANSACTION_ENTITIES).delete()
+    SyncFlow.objects.filter(target_entity__in=TRANSACTIONS).delete()
+    SyncFlow.objects.update(
+        direction=SyncFlow.Direction.ONE_WAY, history_state=SyncFlow.HistoryState.DONE
+    )
+    catalogue = {f.target_entity: f.pk for f in SyncFlow.objects.all()}
+
+    output = seed(base_url)
+
+    assert [len(qbo_docs(e)) for e in ("Invoice", *TRANSACTION_ENTITIES)] == [30, 10, 6, 8]
+    flows = {f.target_entity: f for f in SyncFlow.objects.all()}
+    assert set(flows) == {*CATALOGUE, *TRANSACTIONS}
+    assert {module: flows[module].pk for module in CATALOGUE} == catalogue
+    # The flows that exist are left as an admin may have set them.
+    assert {flows[module].direction for module in CATALOGUE} == {SyncFlow.Direction.ONE_WAY}
+    assert chained(queued()) == [(HISTORY, (flows[module].pk,)) for module in TRANSACTIONS]
+    assert "created (10 estimates, 6 purchase orders, 8 bills)" in output
+    before = counts()
+    assert "nothing changed" in seed(base_url)
+    assert counts() == before and queued() == []
 
 
 @LIVE

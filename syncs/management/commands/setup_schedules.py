@@ -11,16 +11,23 @@ SCHEDULES = [
     ("Inbox sweeper", "syncs.tasks.inbox_sweep", 1),
     ("Retry transient errors", "syncs.tasks.sync_errors_retry_due", 1),
     ("Refresh access tokens", "syncs.tasks.tokens_refresh", 5),
-    ("Reconcile flows (QBO change data capture)", "syncs.tasks.flows_reconcile", None),
-    ("Renew Zoho CRM notification channels", "syncs.tasks.channels_renew", 60),
+    (
+        "Reconcile flows (QBO change data capture, CRM side of two-way flows)",
+        "syncs.tasks.flows_reconcile",
+        None,
+    ),
+    ("Ensure and renew Zoho CRM notification channels", "syncs.tasks.channels_renew", 60),
     ("Sandbox webhook deliveries", "connectors.sandbox.delivery.deliveries_run_due", 1),
 ]
+# Schedules by an earlier name: removed, or they would run beside their renamed selves.
+RETIRED = ["Reconcile flows (QBO change data capture)", "Renew Zoho CRM notification channels"]
 
 
 class Command(BaseCommand):
     help = "Create or update ml-connector's django-q2 schedules."
 
     def handle(self, *args, **options) -> None:
+        Schedule.objects.filter(name__in=RETIRED).delete()
         for name, func, minutes in SCHEDULES:
             if func.startswith("connectors.sandbox") and not settings.SANDBOX_ENABLED:
                 Schedule.objects.filter(name=name).delete()

@@ -1,0 +1,458 @@
+"""Two-way flows: a linked record is merged field by field, whichever side changed.
+
+The link's `target_payload` is what both sides last agreed on, in the target's field names.
+For each field mapped both ways: changed only at the source, it goes to the target; changed
+only at the target, it goes to the source; changed on both sides to different values, the
+flow's system of truth wins and the audit trail says so. A side whose values equal the agreed
+ones has nothing to say, so our own writes never echo back: a change crosses once.
+
+Writes to the source go first, as sparse updates with the SyncToken just read (the adapter
+re-reads and retries a stale one); the target then gets whatever still differs from the
+source's fresh record, so a value the source normalises comes back once, settled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+
+from connectors.adapter import Record, WriteItem, WriteOutcome
+from syncs.errors import Classification, error_classify
+from syncs.mapping import (
+    SOURCELESS,
+    TargetSchema,
+    mapping_apply,
+    payload_canonical,
+    payload_hash,
+)
+from syncs.models import AuditEntry, FieldMapping, RecordLink, SyncFlow
+from syncs.records import RunCounts, audit_record, link_save
+from syncs.services import sync_error_record, sync_error_resolve
+from syncs.transforms import is_blank
+
+if TYPE_CHECKING:
+    from syncs.engine import FlowContext, Planned
+
+BOTH = FieldMapping.Direction.BOTH
+
+
+def same(a: Any, b: Any) -> bool:
+    """Whether two field values mean the same: blanks alike, lookups by their id, numbers and
+    nested values by their canonical form."""
+    if is_blank(a) and is_blank(b):
+        return True
+    if isinstance(a, Mapping) and isinstance(b, Mapping) and "id" in a:
+        return str(a["id"]) == str(b.get("id"))
+    return payload_canonical(a) == payload_canonical(b)
+
+
+def _two_way_fields(ctx: FlowContext) -> list[str]:
+    return [
+        m.target_field
+        for m in ctx.mappings
+        if m.direction == BOTH and m.transform not in SOURCELESS
+    ]
+
+
+def _volatile(ctx: FlowContext) -> set[str]:
+    return {m.target_field for m in ctx.mappings if m.transform == FieldMapping.Transform.SYNC_TIME}
+
+
+@dataclass
+class Merge:
+    """One linked record: what crosses which way."""
+
+    planned: Planned
+    current: Record  # the target record as it is now
+    to_source: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    # The conflicting fields' values as found: (the source's, the target's).
+    conflict_values: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    source_payload: dict[str, Any] = field(default_factory=dict)
+    source_failed: bool = False
+    to_target: dict[str, Any] = field(default_factory=dict)
+
+
+def merge_decide(
+    fields: Sequence[str],
+    *,
+    source: Mapping[str, Any],
+    target: Mapping[str, Any],
+    agreed: Mapping[str, Any],
+    truth: str,
+) -> tuple[list[str], list[str]]:
+    """(the fields whose target value goes to the source, the fields changed on both sides).
+    `source` is the source record mapped into the target's names."""
+    to_source, conflicts = [], []
+    for name in fields:
+        target_changed = not same(target.get(name), agreed.get(name))
+        if not target_changed or same(source.get(name), target.get(name)):
+            continue
+        if not same(source.get(name), agreed.get(name)):
+            conflicts.append(name)
+            if truth == SyncFlow.SystemOfTruth.SOURCE:
+                continue
+        to_source.append(name)
+    return to_source, conflicts
+
+
+def _source_payload(
+    ctx: FlowContext, merge: Merge, schema: TargetSchema
+) -> tuple[dict[str, Any], list[Any]]:
+    """The target's values of `merge.to_source`, in the source's terms; nested groups (an
+    address) keep the source's other parts, since a sparse update replaces a group whole."""
+    mappings = [m for m in ctx.mappings if m.target_field in merge.to_source]
+    mapped = mapping_apply(
+        mappings, merge.current.data, target_schema=schema, direction="to_source"
+    )
+    payload = dict(mapped.payload)
+    for key, value in payload.items():
+        existing = merge.planned.record.data.get(key)
+        if isinstance(value, dict) and isinstance(existing, dict):
+            payload[key] = {**existing, **value}
+    return payload, mapped.problems
+
+
+def _source_write(ctx: FlowContext, merges: list[Merge]) -> None:
+    """Write the target's changes to the source in one batch; the merge of a record that
+    fails says so, and the record's error is recorded."""
+    schema = ctx.source.schema(ctx.flow.source_entity)
+    items: list[tuple[Merge, WriteItem]] = []
+    for merge in merges:
+        payload, problems = _source_payload(ctx, merge, schema)
+        merge.source_payload = payload
+        if problems:
+            message = "; ".join(p.message for p in problems)
+            _source_error(ctx, merge, Classification(problems[0].category, False, message))
+            continue
+        record = merge.planned.record
+        item = WriteItem(
+            key=record.id, payload=payload, target_id=record.id, target_version=record.version
+        )
+        items.append((merge, item))
+    if not items:
+        return
+    outcomes = ctx.source.write(ctx.flow.source_entity, [item for _, item in items])
+    for (merge, _), outcome in zip(items, outcomes, strict=True):
+        if not outcome.ok:
+            classification = error_classify(outcome.error, system=ctx.flow.source.system)
+            _source_error(ctx, merge, classification)
+            continue
+        fresh = _fresh(merge.planned.record, outcome)
+        mapped = _forward(ctx, fresh)
+        if mapped is not None:
+            merge.planned.record, merge.planned.payload = fresh, mapped
+
+
+def _fresh(record: Record, outcome: WriteOutcome) -> Record:
+    return Record(
+        id=record.id,
+        version=outcome.version,
+        modified_at=record.modified_at,
+        deleted=False,
+        data=outcome.data or record.data,
+        name=record.name,
+        active=record.active,
+    )
+
+
+def _forward(ctx: FlowContext, record: Record) -> dict[str, Any] | None:
+    from syncs.engine import payload_for
+
+    mapped = payload_for(ctx, record)
+    return mapped[0] if mapped else None
+
+
+def _source_error(ctx: FlowContext, merge: Merge, classification: Classification) -> None:
+    merge.source_failed = True
+    sync_error_record(
+        flow=ctx.flow,
+        run=ctx.run,
+        source_id=merge.planned.record.id,
+        classification=classification,
+        payload=merge.source_payload,
+        source_name=merge.planned.record.name,
+        target_id=merge.current.id,
+    )
+    ctx.counts += RunCounts(failed=1)
+
+
+def _agreed(ctx: FlowContext, merge: Merge) -> dict[str, Any]:
+    """What both sides hold after this merge. A target change the source refused stays
+    unagreed, so it is tried again the next time."""
+    agreed = dict(merge.planned.payload)
+    if merge.source_failed:
+        previous = merge.planned.link.target_payload or {}
+        for name in merge.to_source:
+            agreed[name] = previous.get(name)
+    return agreed
+
+
+def _target_changes(ctx: FlowContext, merge: Merge, volatile: set[str]) -> dict[str, Any]:
+    keep = set(merge.to_source) if merge.source_failed else set()
+    changes = {
+        name: value
+        for name, value in merge.planned.payload.items()
+        if name not in volatile
+        and name not in keep
+        and not same(value, merge.current.data.get(name))
+    }
+    if changes:
+        changes.update(
+            {n: merge.planned.payload[n] for n in volatile if n in merge.planned.payload}
+        )
+    return changes
+
+
+def _record(ctx: FlowContext, merge: Merge, outcome: WriteOutcome | None) -> None:
+    """One record's merge, in one transaction: the link, the audit entries, or an error."""
+    planned, flow = merge.planned, ctx.flow
+    record, target_id = planned.record, merge.current.id
+    if outcome is not None and not outcome.ok:
+        classification = error_classify(outcome.error, system=flow.target.system)
+        sync_error_record(
+            flow=flow,
+            run=ctx.run,
+            source_id=record.id,
+            classification=classification,
+            payload=merge.to_target,
+            source_name=record.name,
+            target_id=target_id,
+        )
+        ctx.counts += RunCounts(failed=1)
+        return
+    agreed = _agreed(ctx, merge)
+    previous = planned.link.target_payload or {}
+    with transaction.atomic():
+        link = link_save(
+            flow=flow,
+            source_id=record.id,
+            target_id=target_id,
+            source_version=record.version,
+            target_version=outcome.version if outcome else merge.current.version,
+            target_hash=payload_hash(agreed, exclude=_volatile(ctx)),
+            target_payload=agreed,
+        )
+        written = [n for n in merge.to_source if not merge.source_failed]
+        if written:
+            audit_record(
+                flow=flow,
+                run=ctx.run,
+                action=AuditEntry.Action.UPDATE,
+                source_id=record.id,
+                target_id=target_id,
+                before={n: previous.get(n) for n in written},
+                after={n: merge.current.data.get(n) for n in written},
+                link=link,
+                towards=AuditEntry.Towards.SOURCE,
+            )
+        if merge.conflicts:
+            _conflict_audit(ctx, merge, link)
+        if merge.to_target:
+            audit_record(
+                flow=flow,
+                run=ctx.run,
+                action=AuditEntry.Action.UPDATE,
+                source_id=record.id,
+                target_id=target_id,
+                before={n: merge.current.data.get(n) for n in merge.to_target},
+                after=merge.to_target,
+                link=link,
+            )
+        if not merge.source_failed:
+            sync_error_resolve(flow, record.id)
+    if written or merge.to_target:
+        ctx.counts += RunCounts(updated=1)
+    elif not merge.source_failed:  # a failure is counted where it was recorded
+        ctx.counts += RunCounts(skipped=1)
+
+
+def _conflict_audit(ctx: FlowContext, merge: Merge, link: RecordLink) -> None:
+    flow = ctx.flow
+    truth = flow.source if flow.system_of_truth == SyncFlow.SystemOfTruth.SOURCE else flow.target
+    source_wins = truth == flow.source
+    loser, winner = (1, 0) if source_wins else (0, 1)
+    values = merge.conflict_values
+    names = ", ".join(merge.conflicts)
+    audit_record(
+        flow=flow,
+        run=ctx.run,
+        action=AuditEntry.Action.CONFLICT,
+        source_id=merge.planned.record.id,
+        target_id=merge.current.id,
+        before={n: values[n][loser] for n in merge.conflicts},
+        after={n: values[n][winner] for n in merge.conflicts},
+        link=link,
+        note=(
+            f"{names} changed in both {flow.source.get_system_display()} and "
+            f"{flow.target.get_system_display()} since the last sync; "
+            f"{truth.get_system_display()}'s value kept (the flow's system of truth)."
+        ),
+        towards=AuditEntry.Towards.TARGET if source_wins else AuditEntry.Towards.SOURCE,
+    )
+
+
+def pairs_sync(
+    ctx: FlowContext, planned: list[Planned], current: Mapping[str, Record] | None = None
+) -> list[Planned]:
+    """Merge linked records whose source or target changed. `current` holds target records
+    already read (by target id); the others are read in one batch. Returns the planned records
+    whose target record is gone, for the caller to write as it would a new one."""
+    if not planned:
+        return []
+    found = dict(current or {})
+    wanted = [p.link.target_id for p in planned if p.link.target_id not in found]
+    if wanted:
+        found.update({r.id: r for r in ctx.target.fetch(ctx.flow.target_entity, wanted)})
+    fields, truth = _two_way_fields(ctx), ctx.flow.system_of_truth
+    merges, gone = [], []
+    for item in planned:
+        target = found.get(item.link.target_id)
+        if target is None:
+            gone.append(item)
+            continue
+        to_source, conflicts = merge_decide(
+            fields,
+            source=item.payload,
+            target=target.data,
+            agreed=item.link.target_payload or {},
+            truth=truth,
+        )
+        values = {n: (item.payload.get(n), target.data.get(n)) for n in conflicts}
+        merges.append(Merge(item, target, to_source, conflicts, values))
+    _source_write(ctx, [m for m in merges if m.to_source])
+    volatile = _volatile(ctx)
+    for merge in merges:
+        merge.to_target = _target_changes(ctx, merge, volatile)
+    writes = [m for m in merges if m.to_target]
+    outcomes: dict[int, WriteOutcome] = {}
+    if writes:
+        items = [
+            WriteItem(key=m.planned.record.id, payload=m.to_target, target_id=m.current.id)
+            for m in writes
+        ]
+        results = ctx.target.write(ctx.flow.target_entity, items)
+        outcomes = {id(m): o for m, o in zip(writes, results, strict=True)}
+    with transaction.atomic():
+        for merge in merges:
+            _record(ctx, merge, outcomes.get(id(merge)))
+    return gone
+
+
+def _echo(ctx: FlowContext, record: Record, link: RecordLink) -> bool:
+    """Whether a target record holds exactly what both sides last agreed on (our own write,
+    notified back to us)."""
+    agreed = link.target_payload or {}
+    volatile = _volatile(ctx)
+    return all(same(record.data.get(n), v) for n, v in agreed.items() if n not in volatile)
+
+
+def target_records_sync(ctx: FlowContext, records: Sequence[Record]) -> None:
+    """Changes made on the target side of a two-way flow: linked records are merged with their
+    source record; a new target record is created at the source where the flow allows it."""
+    from syncs.engine import Planned, payload_for, references_prepare
+
+    ctx.counts += RunCounts(read=len(records))
+    links = {
+        link.target_id: link
+        for link in RecordLink.objects.filter(flow=ctx.flow, target_id__in=[r.id for r in records])
+    }
+    changed = {r.id: r for r in records if r.id in links and not _echo(ctx, r, links[r.id])}
+    ctx.counts += RunCounts(skipped=sum(1 for r in records if r.id in links) - len(changed))
+    sources = ctx.source.fetch(ctx.flow.source_entity, [links[i].source_id for i in changed])
+    by_source = {links[i].source_id: i for i in changed}
+    references_prepare(ctx, sources)
+    planned = []
+    for source in sources:
+        mapped = payload_for(ctx, source)
+        if mapped is not None:
+            link = links[by_source[source.id]]
+            planned.append(Planned(source, mapped[0], mapped[1], link, link.target_id))
+    pairs_sync(ctx, planned, current=changed)
+    new = [r for r in records if r.id not in links]
+    if new and ctx.flow.options.get("create_in_source"):
+        _source_create(ctx, new)
+    elif new:
+        ctx.counts += RunCounts(skipped=len(new))
+
+
+def _source_create(ctx: FlowContext, records: list[Record]) -> None:
+    """Create target-side records at the source, link them, then sync them forward so the
+    target record carries the source's id (and what the source filled in)."""
+    from syncs.engine import records_sync
+
+    schema = ctx.source.schema(ctx.flow.source_entity)
+    items, by_key = [], {}
+    for record in records:
+        mapped = mapping_apply(
+            ctx.mappings, record.data, target_schema=schema, direction="to_source"
+        )
+        if mapped.problems:
+            message = "; ".join(p.message for p in mapped.problems)
+            classification = Classification(mapped.problems[0].category, False, message)
+            _target_side_error(ctx, record, classification, mapped.payload)
+            continue
+        items.append(WriteItem(key=record.id, payload=mapped.payload))
+        by_key[record.id] = (record, mapped.payload)
+    if not items:
+        return
+    created = []
+    for outcome in ctx.source.write(ctx.flow.source_entity, items):
+        record, payload = by_key[outcome.key]
+        if not outcome.ok:
+            classification = error_classify(outcome.error, system=ctx.flow.source.system)
+            _target_side_error(ctx, record, classification, payload)
+            continue
+        agreed = {n: record.data.get(n) for n in _two_way_fields(ctx)}
+        with transaction.atomic():
+            link = link_save(
+                flow=ctx.flow,
+                source_id=outcome.target_id,
+                target_id=record.id,
+                source_version=outcome.version,
+                target_version=record.version,
+                target_hash="",
+                target_payload=agreed,
+            )
+            audit_record(
+                flow=ctx.flow,
+                run=ctx.run,
+                action=AuditEntry.Action.CREATE,
+                source_id=outcome.target_id,
+                target_id=record.id,
+                after=payload,
+                link=link,
+                towards=AuditEntry.Towards.SOURCE,
+            )
+            sync_error_resolve(ctx.flow, "", target_id=record.id)
+        ctx.counts += RunCounts(created=1)
+        created.append(
+            Record(
+                id=outcome.target_id,
+                version=outcome.version,
+                modified_at=None,
+                deleted=False,
+                data=outcome.data,
+                name=record.name,
+            )
+        )
+    if created:
+        records_sync(ctx, created)
+
+
+def _target_side_error(
+    ctx: FlowContext, record: Record, classification: Classification, payload: Any
+) -> None:
+    sync_error_record(
+        flow=ctx.flow,
+        run=ctx.run,
+        source_id="",
+        classification=classification,
+        payload=payload,
+        source_name=record.name,
+        target_id=record.id,
+    )
+    ctx.counts += RunCounts(failed=1)
