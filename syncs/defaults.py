@@ -236,7 +236,16 @@ _CUSTOMER_REFERENCES = [
     # The customer's contact, where a contacts flow keeps one; no contact is no error.
     _reference("CustomerRef", "Customer", "Contacts", "Contact_Name", optional=True),
 ]
-_CURRENCY = {"path": "CurrencyRef.value", "rate_path": "ExchangeRate"}
+
+
+def _transaction(references: list[dict], detail: str) -> dict[str, Any]:
+    """A transaction flow's options: its lookups, its lines of `detail`, its currency."""
+    return {
+        "references": references,
+        "line_items": _lines(detail),
+        "currency": {"path": "CurrencyRef.value", "rate_path": "ExchangeRate"},
+    }
+
 
 QBO_ITEM_TO_CRM_PRODUCTS = (
     _rule("Name", "Product_Name", required=True, both=True),
@@ -299,29 +308,20 @@ DEFAULT_FLOWS: dict[tuple[str, str, str, str], DefaultFlow] = {
     ("qbo", "Invoice", "zoho_crm", "Invoices"): DefaultFlow(
         mappings=QBO_INVOICE_TO_CRM_INVOICES,
         match_keys=("link", "external_id"),
-        options={
-            "references": _CUSTOMER_REFERENCES,
-            "line_items": _lines("SalesItemLineDetail"),
-            "currency": _CURRENCY,
-        },
+        options=_transaction(_CUSTOMER_REFERENCES, "SalesItemLineDetail"),
     ),
     ("qbo", "Estimate", "zoho_crm", "Quotes"): DefaultFlow(
         mappings=QBO_ESTIMATE_TO_CRM_QUOTES,
         match_keys=("link", "external_id"),
-        options={
-            "references": _CUSTOMER_REFERENCES,
-            "line_items": _lines("SalesItemLineDetail"),
-            "currency": _CURRENCY,
-        },
+        options=_transaction(_CUSTOMER_REFERENCES, "SalesItemLineDetail"),
     ),
     ("qbo", "PurchaseOrder", "zoho_crm", "Purchase_Orders"): DefaultFlow(
         mappings=QBO_PURCHASE_ORDER_TO_CRM_PURCHASE_ORDERS,
         match_keys=("link", "external_id"),
-        options={
-            "references": [_reference("VendorRef", "Vendor", "Vendors", "Vendor_Name")],
-            "line_items": _lines("ItemBasedExpenseLineDetail"),
-            "currency": _CURRENCY,
-        },
+        options=_transaction(
+            [_reference("VendorRef", "Vendor", "Vendors", "Vendor_Name")],
+            "ItemBasedExpenseLineDetail",
+        ),
     ),
 }
 
