@@ -60,6 +60,18 @@ class Adapter(Protocol):
         """Pages of records changed since a moment (all records when `since` is None)."""
         ...
 
+    def listing(
+        self, entity: str, *, since: datetime | None, skip: int = 0
+    ) -> Iterator[list[Record]]:
+        """Pages of every record changed since a moment (all when `since` is None) in a stable
+        order, leaving out the first `skip`: a long listing that stopped resumes there."""
+        ...
+
+    def count(self, entity: str, *, since: datetime | None) -> int | None:
+        """How many records `listing` gives in all, or None when the system cannot say
+        without reading them."""
+        ...
+
     def fetch(self, entity: str, ids: Sequence[str]) -> list[Record]:
         """Records by id, in batches; ids not found are simply absent."""
         ...

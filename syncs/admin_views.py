@@ -24,7 +24,10 @@ class HistoricalSyncForm(forms.Form):
     since = forms.DateField(
         initial=date(2000, 1, 1),
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Every record changed on or after this date is synced, page by page.",
+        help_text=(
+            "Every record changed on or after this date is synced, page by page. A historical "
+            "sync that failed, started again from the same date, resumes where it stopped."
+        ),
     )
 
 
@@ -93,15 +96,20 @@ def run_now_view(model_admin: admin.ModelAdmin, request: HttpRequest, pk: int) -
 
 def history_view(model_admin: admin.ModelAdmin, request: HttpRequest, pk: int) -> HttpResponse:
     flow = _flow(model_admin, request, pk)
-    form = HistoricalSyncForm(request.POST or None)
+    failed = flow.history_state == SyncFlow.HistoryState.FAILED
+    form = HistoricalSyncForm(
+        request.POST or None, initial={"since": flow.history_since} if failed else None
+    )
     if request.method == "POST" and form.is_valid():
         since = form.cleaned_data["since"]
         if flow_history_start(flow, since=since):
             flow_history_start_async(flow.pk)
-            model_admin.log_change(request, flow, f"Started a historical sync from {since}.")
+            done = flow.history_done
+            started = f"resumed after its first {done} records" if done else "started"
+            model_admin.log_change(request, flow, f"Historical sync from {since} {started}.")
             model_admin.message_user(
                 request,
-                f"Historical sync from {since} started; progress shows on the flow.",
+                f"Historical sync from {since} {started}; progress shows on the flow.",
                 messages.SUCCESS,
             )
         elif not _history_run_running(flow):

@@ -315,7 +315,7 @@ def _record_outcome(ctx: FlowContext, item: Planned, outcome: WriteOutcome) -> N
             outcome.target_id,
         )
         return
-    ctx.matcher.remember(item.payload, outcome.target_id)
+    ctx.matcher.remember(record.id, item.payload, outcome.target_id)
     ctx.counts += RunCounts(created=1) if created else RunCounts(updated=1)
 
 

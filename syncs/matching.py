@@ -72,6 +72,7 @@ class TargetMatcher:
         self.adapter = adapter
         self.fields = fields
         self.index: dict[str, dict[str, list[str]]] | None = None
+        self.claimed: dict[str, str] = {}  # target id -> the source id this run gave it to
 
     def _size_key(self) -> str:
         return f"syncs:target-size:{self.flow.target_id}:{self.flow.target_entity}"
@@ -99,8 +100,9 @@ class TargetMatcher:
         self.index = index
         cache.set(self._size_key(), count, SIZE_MEMORY_SECONDS)
 
-    def remember(self, payload: Mapping[str, Any], target_id: str) -> None:
+    def remember(self, source_id: str, payload: Mapping[str, Any], target_id: str) -> None:
         """A record this run created: later records in the run can match it too."""
+        self.claimed[target_id] = source_id
         if self.index is None:
             return
         for key, target_field in self.fields.by_key.items():
@@ -109,21 +111,34 @@ class TargetMatcher:
                 self.index[key].setdefault(value, []).append(target_id)
 
     def match(self, source_id: str, payload: Mapping[str, Any]) -> str:
-        """The target id this record matches, or "" to create it. A target record already
-        linked to another source record is never taken."""
+        """The target id this record matches, or "" to create it.
+
+        A target record already linked to another source record, or matched to one earlier in
+        this run, is never taken. A key that leaves more than one candidate (five contacts
+        sharing a switchboard number) identifies nothing, so the next key is tried."""
         for key, target_field in self.fields.by_key.items():
             wanted = source_id if key == "external_id" else payload.get(target_field)
             value = normalise(key, wanted)
             if not value:
                 continue
-            for candidate in self._candidates(key, target_field, value, wanted):
-                if (
-                    not RecordLink.objects.filter(flow=self.flow, target_id=candidate)
-                    .exclude(source_id=source_id)
-                    .exists()
-                ):
-                    return candidate
+            candidates = [
+                candidate
+                for candidate in dict.fromkeys(self._candidates(key, target_field, value, wanted))
+                if self._free(candidate, source_id)
+            ]
+            if len(candidates) == 1:
+                self.claimed[candidates[0]] = source_id
+                return candidates[0]
         return ""
+
+    def _free(self, target_id: str, source_id: str) -> bool:
+        if self.claimed.get(target_id, source_id) != source_id:
+            return False
+        return (
+            not RecordLink.objects.filter(flow=self.flow, target_id=target_id)
+            .exclude(source_id=source_id)
+            .exists()
+        )
 
     def _candidates(self, key: str, target_field: str, value: str, raw: Any) -> list[str]:
         if self.index is not None:

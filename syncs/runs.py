@@ -5,14 +5,14 @@ through the inbox)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 from django.utils import timezone
 
-from connectors.adapter import Record
+from connectors.adapter import Adapter, Record
 from connectors.exceptions import ConnectorError
 from connectors.http import count_calls
 from connectors.registry import adapter_for
@@ -27,20 +27,29 @@ from syncs.engine import (
 from syncs.inbox import NewEvent, events_record
 from syncs.models import ChangeEvent, ErrorCategory, RecordLink, SyncError, SyncFlow, SyncRun
 from syncs.records import RunCounts, run_finish, run_start
-from syncs.services import flow_cursor_advance
+from syncs.services import (
+    flow_cursor_advance,
+    flow_history_advance,
+    flow_history_finish,
+    flow_history_interrupt,
+)
+
+# Records a resumed historical sync reads again before where it stopped: deletions meanwhile
+# shift the positions of the records after them back.
+HISTORY_OVERLAP = 100
 
 
 def _run_pages(
     flow: SyncFlow,
     run: SyncRun,
     *,
-    since: datetime | None,
-    after_page: Callable[[list[Record]], None],
+    pages: Callable[[Adapter], Iterator[list[Record]]],
+    after_page: Callable[[list[Record]], None] = lambda page: None,
     after_all: Callable[[FlowContext], None] | None = None,
 ) -> SyncRun:
-    """Sync every page the source lists as changed since `since`; `after_page(page)` runs once
-    each page is recorded (to move a cursor), `after_all(ctx)` once every page is. A vendor
-    failure ends the run, recorded."""
+    """Sync every page `pages(source)` lists; `after_page(page)` runs once each page is
+    recorded (to move a cursor), `after_all(ctx)` once every page is. A vendor failure ends the
+    run, recorded."""
     with count_calls() as calls:
         try:
             ctx = flow_context(flow, run)
@@ -48,7 +57,7 @@ def _run_pages(
             run_finish(run, counts=RunCounts(), fatal=str(exc))
             raise
         try:
-            for page in ctx.source.changed(flow.source_entity, since=since):
+            for page in pages(ctx.source):
                 records_sync(ctx, page)
                 after_page(page)
             if after_all is not None:
@@ -73,17 +82,13 @@ def flow_poll(flow: SyncFlow, *, triggered_by: str = "schedule") -> SyncRun | No
     if flow_blocked(flow) is not None:
         return None
     run = run_start(flow=flow, kind=SyncRun.Kind.SCHEDULED, triggered_by=triggered_by)
-
-    def advance(page: list[Record]) -> None:
-        newest = max((r.modified_at for r in page if r.modified_at), default=None)
-        if newest:
-            flow_cursor_advance(
-                flow, side="source", position={"modified_since": newest.isoformat()}
-            )
+    since = _cursor_since(flow, "source")
 
     def finish(ctx: FlowContext) -> None:
         # Everything changed before the poll began is now recorded; the next poll starts there
-        # (less the overlap), so a quiet source never drifts out of CDC's 30-day window.
+        # (less the overlap), so a quiet source never drifts out of CDC's 30-day window. The
+        # cursor does not move page by page: the pages are in Id order, not in order of change,
+        # so a poll that stops half-way lists the same changes again (writing none of them twice).
         flow_cursor_advance(
             flow, side="source", position={"modified_since": run.started_at.isoformat()}
         )
@@ -91,7 +96,10 @@ def flow_poll(flow: SyncFlow, *, triggered_by: str = "schedule") -> SyncRun | No
             flow_poll_target(flow, started_at=run.started_at, target=ctx.target)
 
     return _run_pages(
-        flow, run, since=_cursor_since(flow, "source"), after_page=advance, after_all=finish
+        flow,
+        run,
+        pages=lambda source: source.changed(flow.source_entity, since=since),
+        after_all=finish,
     )
 
 
@@ -154,23 +162,39 @@ def flow_target_cursor_start(flow: SyncFlow, *, at: datetime | None = None) -> N
 
 
 def flow_history_run(flow: SyncFlow, *, triggered_by: str = "admin") -> SyncRun:
-    """The historical sync from `history_since` to now. Resumable: run again after a crash,
-    records already synced are skipped without a write; progress is counted page by page."""
-    from syncs.services import flow_history_advance, flow_history_finish
+    """The historical sync from `history_since` to now, counted first (where the source can
+    say how many) so the admin shows a percentage, and recorded page by page.
 
+    Resumable: run again after a crash, it lists from the position it had reached, less
+    `HISTORY_OVERLAP` records in case some before that position were deleted meanwhile (a
+    record read twice is not written twice)."""
     since = datetime.combine(flow.history_since or date(2000, 1, 1), time.min, tzinfo=UTC)
+    reached = int(flow.history_cursor.get("start_position") or 1)  # 1-based, as QBO counts
+    position = max(1, reached - HISTORY_OVERLAP)
     run = run_start(flow=flow, kind=SyncRun.Kind.HISTORICAL, triggered_by=triggered_by)
-    try:
-        run = _run_pages(
-            flow,
-            run,
-            since=since,
-            after_page=lambda page: flow_history_advance(
-                flow, cursor={"last_id": page[-1].id}, done=len(page)
-            ),
+
+    def pages(source: Adapter) -> Iterator[list[Record]]:
+        if flow.history_total is None:
+            total = source.count(flow.source_entity, since=since)
+            if total is not None:
+                flow_history_advance(flow, cursor=flow.history_cursor, done=0, total=total)
+        return source.listing(flow.source_entity, since=since, skip=position - 1)
+
+    def advance(page: list[Record]) -> None:
+        nonlocal position
+        end = position + len(page)
+        flow_history_advance(
+            flow, cursor={"start_position": end}, done=max(0, end - max(position, reached))
         )
+        position = end
+
+    try:
+        run = _run_pages(flow, run, pages=pages, after_page=advance)
     except ConnectorError as exc:
-        flow_history_finish(flow, error=str(exc))
+        if exc.transient:
+            flow_history_interrupt(flow, error=str(exc))
+        else:
+            flow_history_finish(flow, error=str(exc))
         raise
     flow_history_finish(flow)
     if not (flow.cursor.get("source") or {}).get("modified_since"):

@@ -21,6 +21,9 @@ from syncs.models import OPEN_STATUSES, ErrorCategory, FieldMapping, SyncError, 
 SYNC_ERROR_MAX_AUTO_RETRIES = 8
 SIDES = ("source", "target")
 
+HISTORY_INTERRUPTIONS = 10  # passing failures in a row after which a historical sync has failed
+HISTORY_STALL = timedelta(minutes=1)  # a running history quiet this long is started again
+
 
 def flow_create_with_defaults(
     *,
@@ -114,38 +117,70 @@ def flow_cursor_advance(flow: SyncFlow, *, side: str, position: dict[str, Any]) 
 
 
 def flow_history_start(flow: SyncFlow, *, since: date, total: int | None = None) -> bool:
-    """Start a historical sync from `since`. False if one is already running (it resumes from
+    """Start a historical sync from `since`. A failed one asked for again from the same date
+    resumes from the position it reached. False if one is already running (it resumes from
     its own cursor instead)."""
     now = timezone.now()
-    updated = (
-        SyncFlow.objects.filter(pk=flow.pk)
-        .exclude(history_state=SyncFlow.HistoryState.RUNNING)
-        .update(
-            history_state=SyncFlow.HistoryState.RUNNING,
-            history_since=since,
-            history_cursor={},
-            history_done=0,
-            history_total=total,
-            history_started_at=now,
-            history_finished_at=None,
-            history_error="",
-            updated_at=now,
-        )
+    running = SyncFlow.objects.filter(pk=flow.pk).exclude(
+        history_state=SyncFlow.HistoryState.RUNNING
     )
+    values: dict[str, Any] = {
+        "history_state": SyncFlow.HistoryState.RUNNING,
+        "history_finished_at": None,
+        "history_error": "",
+        "updated_at": now,
+    }
+    resumed = running.filter(
+        history_state=SyncFlow.HistoryState.FAILED, history_since=since
+    ).update(**values)
+    if not resumed:
+        values |= {
+            "history_since": since,
+            "history_cursor": {},
+            "history_done": 0,
+            "history_total": total,
+            "history_started_at": now,
+        }
+        resumed = running.update(**values)
     flow.refresh_from_db()
-    return bool(updated)
+    return bool(resumed)
 
 
 def flow_history_advance(
     flow: SyncFlow, *, cursor: dict[str, Any], done: int, total: int | None = None
 ) -> bool:
-    """Record a recorded page of the backfill: where to resume and how many more are done."""
-    values: dict[str, Any] = {"history_cursor": cursor, "history_done": F("history_done") + done}
+    """Record a recorded page of the backfill: where to resume and how many more are done.
+    Progress clears the note of an interruption."""
+    values: dict[str, Any] = {
+        "history_cursor": cursor,
+        "history_done": F("history_done") + done,
+        "history_error": "",
+    }
     if total is not None:
         values["history_total"] = total
     updated = SyncFlow.objects.filter(
         pk=flow.pk, history_state=SyncFlow.HistoryState.RUNNING
     ).update(**values, updated_at=timezone.now())
+    flow.refresh_from_db()
+    return bool(updated)
+
+
+def flow_history_interrupt(flow: SyncFlow, *, error: str) -> bool:
+    """A passing failure (throttling, an outage) stopped the running historical sync: it stays
+    running, says why, and the sweep starts it again from where it stopped, up to
+    `HISTORY_INTERRUPTIONS` times in a row without progress; after that it has failed."""
+    interruptions = int(flow.history_cursor.get("interruptions", 0)) + 1
+    if interruptions >= HISTORY_INTERRUPTIONS:
+        return flow_history_finish(
+            flow, error=f"{error} (stopped {interruptions} times in a row without progress)"
+        )
+    updated = SyncFlow.objects.filter(
+        pk=flow.pk, history_state=SyncFlow.HistoryState.RUNNING
+    ).update(
+        history_cursor={**flow.history_cursor, "interruptions": interruptions},
+        history_error=f"{error} (resumes by itself)",
+        updated_at=timezone.now(),
+    )
     flow.refresh_from_db()
     return bool(updated)
 
@@ -159,6 +194,17 @@ def flow_history_finish(flow: SyncFlow, *, error: str = "") -> bool:
     ).update(history_state=state, history_finished_at=now, history_error=error, updated_at=now)
     flow.refresh_from_db()
     return bool(updated)
+
+
+def flows_history_stalled(*, quiet_for: timedelta = HISTORY_STALL) -> QuerySet[SyncFlow]:
+    """Running historical syncs nobody is working on: interrupted, or their worker died (its
+    run has been given up) or lost the task. Quiet for `quiet_for`, with no run in progress."""
+    working = SyncRun.objects.filter(
+        kind=SyncRun.Kind.HISTORICAL, status=SyncRun.Status.RUNNING
+    ).values("flow_id")
+    return SyncFlow.objects.filter(
+        history_state=SyncFlow.HistoryState.RUNNING, updated_at__lt=timezone.now() - quiet_for
+    ).exclude(pk__in=working)
 
 
 def _retry_plan(

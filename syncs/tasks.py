@@ -27,7 +27,7 @@ from syncs.live import inbox_drain
 from syncs.models import ErrorCategory, SyncError, SyncFlow, SyncRun
 from syncs.records import RunAlreadyRunning, runs_abandon_stale
 from syncs.runs import flow_history_run, flow_poll, sync_errors_retry
-from syncs.services import sync_errors_due
+from syncs.services import flows_history_stalled, sync_errors_due
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +51,11 @@ def inbox_drain_task() -> int:
 
 
 def inbox_sweep() -> int:
-    """Every minute: fail runs whose worker died, and drain what a lost task left waiting."""
+    """Every minute: fail runs whose worker died, start again the historical syncs nobody is
+    working on, and drain what a lost task left waiting."""
     runs_abandon_stale(older_than=STALE_RUN_AFTER)
+    for flow_id in flows_history_stalled().values_list("pk", flat=True):
+        flow_history_start_async(flow_id)
     waiting = events_sweep()
     if waiting:
         inbox_drain()

@@ -102,6 +102,10 @@ def _outcome(item: WriteItem, result: BatchResult) -> WriteOutcome:
     )
 
 
+def _changed_since(since: datetime | None) -> list[str]:
+    return [f"Metadata.LastUpdatedTime >= {qbo_quote(qbo_timestamp(since))}"] if since else []
+
+
 def _stale_updates(
     items: Sequence[WriteItem], outcomes: Sequence[WriteOutcome], indexes: Iterable[int]
 ) -> list[int]:
@@ -129,9 +133,16 @@ class QboAdapter:
                 if changes:
                     yield [_record(r) for r in changes]
                 return
-        where = [f"Metadata.LastUpdatedTime >= {qbo_quote(qbo_timestamp(since))}"] if since else []
-        for page in self.client.query_pages(entity, where=where):
+        yield from self.listing(entity, since=since)
+
+    def listing(
+        self, entity: str, *, since: datetime | None, skip: int = 0
+    ) -> Iterator[list[Record]]:
+        for page in self.client.query_pages(entity, where=_changed_since(since), start=skip + 1):
             yield [_record(r) for r in page]
+
+    def count(self, entity: str, *, since: datetime | None) -> int:
+        return self.client.count(entity, where=_changed_since(since))
 
     def fetch(self, entity: str, ids: Sequence[str]) -> list[Record]:
         return [_record(r) for r in self.client.read_many(entity, ids)]

@@ -229,13 +229,11 @@ class QboClient:
         where: Iterable[str] = (),
         include_inactive: bool = True,
         page_size: int = QUERY_PAGE_SIZE,
+        start: int = 1,
     ) -> Iterator[list[QboRecord]]:
-        """Every matching record, a page (up to 1000) at a time, in a stable order."""
-        conditions = list(where)
-        if include_inactive and entity in NAME_LISTS:
-            conditions.append("Active IN (true, false)")
-        clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        start = 1
+        """Every matching record, a page (up to 1000) at a time, in a stable order (by Id),
+        beginning at the `start`-th (1-based, as QBO's STARTPOSITION)."""
+        clause = _where_clause(entity, where, include_inactive)
         while True:
             # QBO's own query language, not SQL; every value in `where` went through qbo_quote.
             statement = f"SELECT * FROM {entity}{clause} ORDERBY Id STARTPOSITION {start} MAXRESULTS {page_size}"  # noqa: S608
@@ -245,6 +243,13 @@ class QboClient:
             if len(rows) < page_size:
                 return
             start += page_size
+
+    def count(
+        self, entity: str, *, where: Iterable[str] = (), include_inactive: bool = True
+    ) -> int:
+        """How many records `query_pages` would list: one `COUNT(*)` query."""
+        clause = _where_clause(entity, where, include_inactive)
+        return int(self.query(f"SELECT COUNT(*) FROM {entity}{clause}").get("totalCount", 0))  # noqa: S608
 
     def read_many(self, entity: str, ids: Iterable[str]) -> list[QboRecord]:
         """Records by id, in `Id IN (...)` queries: never a GET per record."""
@@ -324,3 +329,11 @@ class QboClient:
 
     def ping(self) -> str:
         return self.company_info().name
+
+
+def _where_clause(entity: str, where: Iterable[str], include_inactive: bool) -> str:
+    """A query's WHERE; name lists hide inactive records unless asked for both."""
+    conditions = list(where)
+    if include_inactive and entity in NAME_LISTS:
+        conditions.append("Active IN (true, false)")
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""

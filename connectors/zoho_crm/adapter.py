@@ -135,6 +135,22 @@ class ZohoCrmAdapter:
         ):
             yield [_record(data) for data in page]
 
+    def listing(
+        self, entity: str, *, since: datetime | None, skip: int = 0
+    ) -> Iterator[list[Record]]:
+        """Zoho pages by token, not by position: the first `skip` records are read again and
+        left out here."""
+        for page in self.changed(entity, since=since):
+            if skip >= len(page):
+                skip -= len(page)
+                continue
+            yield page[skip:]
+            skip = 0
+
+    def count(self, entity: str, *, since: datetime | None) -> None:
+        """Unknown until read: the count endpoint is not used."""
+        return None
+
     def fetch(self, entity: str, ids: Sequence[str]) -> list[Record]:
         return [
             _record(d)
@@ -142,18 +158,17 @@ class ZohoCrmAdapter:
         ]
 
     def find(self, entity: str, *, field_name: str, value: str) -> list[Record]:
+        """Records whose `field_name` holds `value`. The e-mail and phone searches are Zoho's
+        own, kept whole: a phone written "(650) 555-0142" is the same as "650.555.0142", which the
+        matcher decides by the digits. The others keep only the value itself, case aside."""
         if field_name == "Email":
-            found = self.client.search(entity, email=value)
-        elif field_name == "Phone":
-            found = self.client.search(entity, phone=value)
-        else:
-            escaped = (
-                value.replace("\\", "\\\\")
-                .replace("(", "\\(")
-                .replace(")", "\\)")
-                .replace(",", "\\,")
-            )
-            found = self.client.search(entity, criteria=f"({field_name}:equals:{escaped})")
+            return [_record(d) for d in self.client.search(entity, email=value)]
+        if field_name == "Phone":
+            return [_record(d) for d in self.client.search(entity, phone=value)]
+        escaped = (
+            value.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").replace(",", "\\,")
+        )
+        found = self.client.search(entity, criteria=f"({field_name}:equals:{escaped})")
         return [
             _record(d) for d in found if str(d.get(field_name, "")).casefold() == value.casefold()
         ]

@@ -35,8 +35,12 @@ def test_2500_customers_backfill_and_relink_through_page_tokens(qbo, crm, qbo_co
 
     flow.refresh_from_db()
     assert (run.status, run.created_count, run.failed_count) == ("succeeded", CUSTOMERS, 0)
-    assert (flow.history_state, flow.history_done) == ("done", CUSTOMERS)
-    assert run.source_api_calls == 3  # query pages of 1000
+    assert (flow.history_state, flow.history_done, flow.history_total) == (
+        "done",
+        CUSTOMERS,
+        CUSTOMERS,
+    )
+    assert run.source_api_calls == 4  # a COUNT(*), then query pages of 1000
     assert (
         run.target_api_calls <= 2 + CUSTOMERS // 100
     )  # metadata, the empty target, upserts of 100

@@ -10,15 +10,19 @@ from django.db import IntegrityError, close_old_connections, connections, transa
 from django.utils import timezone
 
 from syncs.errors import Classification
-from syncs.models import SyncError, SyncFlow
+from syncs.models import SyncError, SyncFlow, SyncRun
+from syncs.records import run_start
 from syncs.services import (
+    HISTORY_INTERRUPTIONS,
     SYNC_ERROR_MAX_AUTO_RETRIES,
     flow_cursor_advance,
     flow_history_advance,
     flow_history_finish,
+    flow_history_interrupt,
     flow_history_start,
     flow_pause,
     flow_resume,
+    flows_history_stalled,
     sync_error_record,
     sync_error_resolve,
     sync_errors_due,
@@ -214,3 +218,54 @@ class TestFlowState:
         assert (flow.history_done, flow.history_cursor, flow.history_percent) == (0, {}, None)
         assert flow_history_finish(flow, error="QBO said 3200") is True
         assert (flow.history_state, flow.history_error) == ("failed", "QBO said 3200")
+
+    def test_a_failed_history_asked_again_from_its_date_resumes_where_it_stopped(self, flow):
+        flow_history_start(flow, since=date(2023, 1, 1))
+        flow_history_advance(flow, cursor={"start_position": 1001}, done=1000, total=2500)
+        flow_history_finish(flow, error="token revoked")
+
+        assert flow_history_start(flow, since=date(2023, 1, 1)) is True
+        assert (flow.history_state, flow.history_error) == ("running", "")
+        assert (flow.history_cursor, flow.history_done, flow.history_total) == (
+            {"start_position": 1001},
+            1000,
+            2500,
+        )
+
+        flow_history_finish(flow, error="token revoked")
+        assert flow_history_start(flow, since=date(2024, 6, 1)) is True  # another date: anew
+        assert (flow.history_cursor, flow.history_done, flow.history_total) == ({}, 0, None)
+
+    def test_passing_failures_keep_a_history_running_until_too_many_in_a_row(self, flow):
+        flow_history_start(flow, since=date(2023, 1, 1))
+        flow_history_advance(flow, cursor={"start_position": 201}, done=200)
+
+        assert flow_history_interrupt(flow, error="QBO 503") is True
+        assert flow.history_state == "running"
+        assert flow.history_error == "QBO 503 (resumes by itself)"
+        assert flow.history_cursor == {"start_position": 201, "interruptions": 1}
+
+        flow_history_advance(flow, cursor={"start_position": 401}, done=200)  # progress
+        assert (flow.history_error, flow.history_cursor) == ("", {"start_position": 401})
+
+        for _ in range(HISTORY_INTERRUPTIONS - 1):
+            flow_history_interrupt(flow, error="QBO 503")
+        assert flow.history_state == "running"
+        flow_history_interrupt(flow, error="QBO 503")
+        assert flow.history_state == "failed"
+        assert flow.history_error == (
+            f"QBO 503 (stopped {HISTORY_INTERRUPTIONS} times in a row without progress)"
+        )
+
+    def test_a_running_history_nobody_works_on_is_stalled(self, flow):
+        flow_history_start(flow, since=date(2023, 1, 1))
+        assert not flows_history_stalled().exists()  # just started: its task is on its way
+        assert list(flows_history_stalled(quiet_for=timedelta(0))) == [flow]
+
+        run = run_start(flow=flow, kind=SyncRun.Kind.HISTORICAL, triggered_by="test")
+        assert not flows_history_stalled(quiet_for=timedelta(0)).exists()  # a worker has it
+        SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.FAILED)  # it died
+        assert list(flows_history_stalled(quiet_for=timedelta(0))) == [flow]
+
+        flow_history_finish(flow)
+        assert not flows_history_stalled(quiet_for=timedelta(0)).exists()

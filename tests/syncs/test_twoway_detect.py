@@ -7,7 +7,7 @@ them and the historical sync page's defaults and resume."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,7 +23,12 @@ from connectors.zoho_crm.channels import ChannelsEnsured, channels_ensure_for_fl
 from syncs.engine import POLL_OVERLAP
 from syncs.models import ChangeEvent, SyncFlow, SyncRun
 from syncs.runs import flow_poll_target
-from syncs.services import flow_pause
+from syncs.services import (
+    flow_history_advance,
+    flow_history_finish,
+    flow_history_start,
+    flow_pause,
+)
 from syncs.tasks import channels_ensure_task, channels_renew, flow_history_task
 from tests.factories import connected, connection_create
 from tests.syncs.conftest import LOCAL_FIXTURES
@@ -447,6 +452,23 @@ def test_a_historical_sync_whose_worker_died_is_resumed_from_the_admin(queued, a
     response = admin_client.post(url, {"since": "2021-01-01"}, follow=True)
     assert "from 2020-01-01 had stopped; it is running again" in response.content.decode()
     assert queued == ["syncs.tasks.flow_history_task"] * 2
+
+
+def test_a_failed_historical_sync_offers_its_date_and_resumes_from_the_admin(
+    queued, admin_client, flow
+):
+    url = reverse("admin:syncs_syncflow_history", args=[flow.pk])
+    flow_history_start(flow, since=date(2019, 5, 1))
+    flow_history_advance(flow, cursor={"start_position": 301}, done=300, total=900)
+    flow_history_finish(flow, error="The refresh token was revoked")
+
+    assert 'value="2019-05-01"' in admin_client.get(url).content.decode()
+    response = admin_client.post(url, {"since": "2019-05-01"}, follow=True)
+
+    assert "resumed after its first 300 records" in response.content.decode()
+    flow.refresh_from_db()
+    assert (flow.history_state, flow.history_cursor) == ("running", {"start_position": 301})
+    assert queued == ["syncs.tasks.flow_history_task"]
 
 
 def test_a_history_task_left_over_from_a_finished_history_does_nothing(flow):
