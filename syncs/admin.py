@@ -378,12 +378,9 @@ class SyncErrorAdmin(admin.ModelAdmin):
         "last_seen",
         "category_badge",
         "status_badge",
+        "record_and_message",
         "flow",
-        "record",
-        "target_id",
-        "short_message",
-        "attempts",
-        "next_retry_at",
+        "attempts_and_next",
     )
     list_filter = ("category", "status", "flow", ConnectionFilter)
     search_fields = ("source_id", "source_name", "target_id", "code", "request_id")
@@ -422,9 +419,18 @@ class SyncErrorAdmin(admin.ModelAdmin):
             return f"{error.source_name} ({error.source_id})"
         return error.source_name or error.source_id or "-"
 
-    @admin.display(description="Message")
-    def short_message(self, error: SyncError) -> str:
-        return error.message if len(error.message) <= 90 else f"{error.message[:89]}…"
+    @admin.display(description="Record and what happened", ordering="source_name")
+    def record_and_message(self, error: SyncError) -> SafeString:
+        """The vendor's message under the record's name, so the list reads without scrolling
+        sideways; the whole message, its code and the payload are on the error's page."""
+        message = error.message if len(error.message) <= 200 else f"{error.message[:199]}…"
+        return format_html("<strong>{}</strong><br>{}", self.record(error), message)
+
+    @admin.display(description="Attempts", ordering="attempts")
+    def attempts_and_next(self, error: SyncError) -> str:
+        if error.status == SyncError.Status.RETRYING and error.next_retry_at:
+            return f"{error.attempts}, next at {timezone.localtime(error.next_retry_at):%H:%M}"
+        return str(error.attempts)
 
     @admin.display(description="Details")
     def details_pretty(self, error: SyncError) -> SafeString:

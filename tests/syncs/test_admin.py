@@ -127,7 +127,8 @@ def test_error_changelist_colours_filters_and_search(admin_client, populated, qb
     content = admin_client.get(url).content.decode()
     assert "#6a1b9a" in content and ">Duplicate</span>" in content  # data: purple
     assert "#b26a00" in content and ">Retrying</span>" in content  # clears by itself: amber
-    assert "Bill&#x27;s Windsurf Shop (2)" in content
+    assert "<strong>Bill&#x27;s Windsurf Shop (2)</strong><br>Duplicate records exist" in content
+    assert ", next at " in content  # the rate-limited one retries by itself
     for query, expected in (
         ({"category__exact": "duplicate"}, 1),
         ({"status__in": "open,retrying"}, 2),
