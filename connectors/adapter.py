@@ -38,6 +38,10 @@ class WriteItem:
     target_id: str = ""
     target_version: str = ""
     match: dict[str, str] = field(default_factory=dict)
+    # For an update that meets a newer version (QBO 5010): the record `payload` was computed
+    # from, and who keeps a field another writer changed since, "ours" or "theirs".
+    base: dict[str, Any] | None = None
+    on_conflict: str = "ours"
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,36 @@ class WriteOutcome:
     action: str = ""
     error: ConnectorError | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    # Fields another writer changed too, settled by the item's `on_conflict`: each dotted
+    # path with the value that writer had set.
+    conflicts: dict[str, Any] = field(default_factory=dict)
+
+
+def payload_rebase(
+    payload: dict[str, Any], *, base: dict[str, Any], fresh: dict[str, Any], prefer: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`payload`, computed from `base`, re-applied over `fresh` (the record as another writer
+    left it): a field only we changed keeps our value, one only they changed keeps theirs,
+    one both changed goes to `prefer` ("ours" or "theirs") and is returned with their value,
+    by its dotted path. A group (an address) is rebased part by part and sent whole, over
+    their other parts."""
+    rebased: dict[str, Any] = {}
+    conflicts: dict[str, Any] = {}
+    for key, ours in payload.items():
+        was, now = base.get(key), fresh.get(key)
+        value = ours
+        if isinstance(ours, dict) and isinstance(was or {}, dict) and isinstance(now or {}, dict):
+            group, inner = payload_rebase(ours, base=was or {}, fresh=now or {}, prefer=prefer)
+            value = {**(now or {}), **group}
+            conflicts |= {f"{key}.{path}": theirs for path, theirs in inner.items()}
+        elif now != was and ours == was:
+            value = now  # a part of a group only they changed
+        elif now != was and ours != now:
+            conflicts[key] = now
+            value = ours if prefer == "ours" else now
+        if value != now:  # what the record holds already needs no sending
+            rebased[key] = value
+    return rebased, conflicts
 
 
 class Adapter(Protocol):

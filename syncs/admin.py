@@ -160,7 +160,12 @@ class SyncFlowAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         was_two_way = change and form.initial.get("direction") == SyncFlow.Direction.TWO_WAY
         moved = change and bool({"target", "target_entity"} & set(form.changed_data))
-        super().save_model(request, obj, form, change)
+        if change:
+            # Only what the page edits: workers move the cursors, the state and the history
+            # progress of this row meanwhile, and a whole-row save would put them back.
+            obj.save(update_fields=[*form.fields, "updated_at"])
+        else:
+            super().save_model(request, obj, form, change)
         if obj.is_two_way and (not was_two_way or moved):
             flow_target_cursor_start(obj)
         if obj.is_two_way or was_two_way:

@@ -6,15 +6,18 @@ only at the target, it goes to the source; changed on both sides to different va
 flow's system of truth wins and the audit trail says so. A side whose values equal the agreed
 ones has nothing to say, so our own writes never echo back: a change crosses once.
 
-Writes to the source go first, as sparse updates with the SyncToken just read (the adapter
-re-reads and retries a stale one); the target then gets whatever still differs from the
-source's fresh record, so a value the source normalises comes back once, settled.
+Writes to the source go first, as sparse updates with the SyncToken just read. The adapter
+re-reads a stale one and rebases it on what it finds: a field the source changed again in the
+meantime is one more conflict, settled by the system of truth. The target then gets whatever
+still differs from the source's fresh record, so a value the source normalises comes back
+once, settled.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -25,6 +28,7 @@ from syncs.mapping import (
     SOURCELESS,
     TargetSchema,
     mapping_apply,
+    mapping_set,
     payload_canonical,
     payload_hash,
 )
@@ -120,6 +124,7 @@ def _source_write(ctx: FlowContext, merges: list[Merge]) -> None:
     """Write the target's changes to the source in one batch; the merge of a record that
     fails says so, and the record's error is recorded."""
     schema = ctx.source.schema(ctx.flow.source_entity)
+    source_is_truth = ctx.flow.system_of_truth == SyncFlow.SystemOfTruth.SOURCE
     items: list[tuple[Merge, WriteItem]] = []
     for merge in merges:
         payload, problems = _source_payload(ctx, merge, schema)
@@ -130,7 +135,12 @@ def _source_write(ctx: FlowContext, merges: list[Merge]) -> None:
             continue
         record = merge.planned.record
         item = WriteItem(
-            key=record.id, payload=payload, target_id=record.id, target_version=record.version
+            key=record.id,
+            payload=payload,
+            target_id=record.id,
+            target_version=record.version,
+            base=record.data,
+            on_conflict="theirs" if source_is_truth else "ours",
         )
         items.append((merge, item))
     if not items:
@@ -145,6 +155,34 @@ def _source_write(ctx: FlowContext, merges: list[Merge]) -> None:
         mapped = _forward(ctx, fresh)
         if mapped is not None:
             merge.planned.record, merge.planned.payload = fresh, mapped
+            _late_conflicts(ctx, merge, outcome.conflicts, source_is_truth)
+
+
+def _late_conflicts(
+    ctx: FlowContext, merge: Merge, theirs: Mapping[str, Any], source_is_truth: bool
+) -> None:
+    """Fields the source changed again between our read and our write (met as a stale
+    version; `theirs` holds the values it set, by path): both sides changed them, so they are
+    conflicts like any other, settled by the system of truth. The source's winning value then
+    goes to the target with the rest."""
+    late = [
+        m.target_field
+        for m in ctx.mappings
+        if m.target_field in merge.to_source
+        and any(m.source_path == p or m.source_path.startswith(f"{p}.") for p in theirs)
+    ]
+    if not late:
+        return
+    data = copy.deepcopy(merge.planned.record.data)
+    for path, value in theirs.items():
+        mapping_set(data, path, value)
+    their_values = _forward(ctx, replace(merge.planned.record, data=data)) or {}
+    for name in late:
+        if name not in merge.conflicts:
+            merge.conflicts.append(name)
+        merge.conflict_values[name] = (their_values.get(name), merge.current.data.get(name))
+        if source_is_truth:
+            merge.to_source.remove(name)
 
 
 def _fresh(record: Record, outcome: WriteOutcome) -> Record:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
 
-from connectors.adapter import Record, WriteItem, WriteOutcome
+from connectors.adapter import Record, WriteItem, WriteOutcome, payload_rebase
 from connectors.exceptions import ConnectorError
 from connectors.models import Connection
 from connectors.qbo.client import BatchResult, QboClient, QboRecord, qbo_quote, qbo_timestamp
@@ -102,6 +103,28 @@ def _outcome(item: WriteItem, result: BatchResult) -> WriteOutcome:
     )
 
 
+def _rebase(item: WriteItem, current: QboRecord) -> tuple[WriteItem, dict[str, Any]]:
+    """The item re-applied over the record as re-read, when it says what it was computed from;
+    else re-sent as it is (its sparse payload names only its own fields)."""
+    if item.base is None:
+        return item, {}
+    payload, conflicts = payload_rebase(
+        item.payload, base=item.base, fresh=current.data, prefer=item.on_conflict
+    )
+    return replace(item, payload=payload), conflicts
+
+
+def _kept(item: WriteItem, record: QboRecord) -> WriteOutcome:
+    return WriteOutcome(
+        key=item.key,
+        ok=True,
+        target_id=record.id,
+        version=record.sync_token,
+        action="update",
+        data=record.data,
+    )
+
+
 def _changed_since(since: datetime | None) -> list[str]:
     return [f"Metadata.LastUpdatedTime >= {qbo_quote(qbo_timestamp(since))}"] if since else []
 
@@ -155,8 +178,10 @@ class QboAdapter:
         """Create or update in batches, an outcome per item in the order of `items`.
 
         An update QBO finds stale (5010: the record changed after we read it) is re-read and
-        re-sent with the fresh SyncToken, up to `STALE_ATTEMPTS` sends in all: the sparse
-        payload names only our fields, so re-applying it keeps the other side's change."""
+        re-sent with the fresh SyncToken, up to `STALE_ATTEMPTS` sends in all. The sparse
+        payload names only our fields, so the other writer's changes to the rest stay; an item
+        with a `base` is rebased on the re-read record, so a field the other writer changed
+        too is settled by the item's `on_conflict` and named in the outcome's `conflicts`."""
         writes = [(item, item.target_version) for item in items]
         results = self._send(entity, writes)
         outcomes = [_outcome(item, result) for item, result in zip(items, results, strict=True)]
@@ -200,20 +225,29 @@ class QboAdapter:
         found = stale  # until the re-read says otherwise, every stale record is held up
         try:
             current = {
-                record.id: record.sync_token
+                record.id: record
                 for record in self.client.read_many(entity, [items[n].target_id for n in stale])
             }
             found = [n for n in stale if items[n].target_id in current]
-            if not found:
+            rebased = {n: _rebase(items[n], current[items[n].target_id]) for n in found}
+            for n in found:  # the other writer changed every field we meant to: nothing to send
+                item, conflicts = rebased[n]
+                if not item.payload:
+                    record = current[item.target_id]
+                    outcomes[n] = replace(_kept(item, record), conflicts=conflicts)
+            sending = [n for n in found if rebased[n][0].payload]
+            if not sending:
                 return []
-            results = self._send(entity, [(items[n], current[items[n].target_id]) for n in found])
+            writes = [(rebased[n][0], current[items[n].target_id].sync_token) for n in sending]
+            results = self._send(entity, writes)
         except ConnectorError as exc:
             for n in found:
                 outcomes[n] = WriteOutcome(key=items[n].key, ok=False, error=exc)
             return []
-        for n, result in zip(found, results, strict=True):
-            outcomes[n] = _outcome(items[n], result)
-        return _stale_updates(items, outcomes, found)
+        for n, result in zip(sending, results, strict=True):
+            item, conflicts = rebased[n]
+            outcomes[n] = replace(_outcome(item, result), conflicts=conflicts)
+        return _stale_updates(items, outcomes, sending)
 
     def deactivate(self, entity: str, record_id: str) -> WriteOutcome:
         current = self.client.read(entity, record_id)

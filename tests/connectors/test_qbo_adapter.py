@@ -216,3 +216,77 @@ def test_a_create_is_never_re_read(adapter, mock_http):
     assert (outcome.ok, outcome.error.code) == (False, "5010")
     assert not _calls(mock_http, "/query")
     assert re.fullmatch(r"[0-9a-f]{24}-0", _param(_calls(mock_http, "/batch")[0], "requestid"))
+
+
+BASE_RECORD = {
+    "DisplayName": "Amy's Bird Sanctuary",
+    "WebAddr": {"URI": "https://amy.example"},
+    "BillAddr": {"Line1": "4581 Finch St.", "City": "Bayshore", "PostalCode": "94326"},
+}
+OURS = {  # a CRM edit: the website and the city
+    "WebAddr": {"URI": "https://crm.example"},
+    "BillAddr": {**BASE_RECORD["BillAddr"], "City": "Oakland"},
+}
+THEIRS = {  # meanwhile in QuickBooks: the website and the postal code
+    **BASE_RECORD,
+    "WebAddr": {"URI": "https://qbo.example"},
+    "BillAddr": {**BASE_RECORD["BillAddr"], "PostalCode": "94019"},
+}
+
+
+@pytest.mark.parametrize(
+    ("prefer", "website"),
+    [("ours", {"WebAddr": {"URI": "https://crm.example"}}), ("theirs", {})],  # theirs: unsent
+)
+def test_a_stale_update_with_a_base_is_rebased_on_the_record_as_re_read(
+    adapter, mock_http, prefer, website
+):
+    mock_http.post(f"{BASE}/batch", json=_batch_answer({"Fault": STALE_FAULT}))
+    mock_http.get(f"{BASE}/query", json=_query_answer(_customer("7", "4", **THEIRS)))
+    mock_http.post(f"{BASE}/batch", json=_batch_answer({"Customer": _customer("7", "5")}))
+    item = WriteItem(
+        key="crm-1",
+        payload=OURS,
+        target_id="7",
+        target_version="3",
+        base=BASE_RECORD,
+        on_conflict=prefer,
+    )
+
+    [outcome] = adapter.write("Customer", [item])
+
+    assert outcome.ok and outcome.conflicts == {"WebAddr.URI": "https://qbo.example"}
+    _, resent = _calls(mock_http, "/batch")
+    assert _sent(resent) == [
+        {
+            **website,
+            # The city is ours alone, the postal code theirs alone: both kept.
+            "BillAddr": {"Line1": "4581 Finch St.", "City": "Oakland", "PostalCode": "94019"},
+            "Id": "7",
+            "SyncToken": "4",
+            "sparse": True,
+        }
+    ]
+
+
+def test_a_stale_update_whose_every_field_the_other_writer_won_sends_nothing(adapter, mock_http):
+    mock_http.post(f"{BASE}/batch", json=_batch_answer({"Fault": STALE_FAULT}))
+    mock_http.get(f"{BASE}/query", json=_query_answer(_customer("7", "4", **THEIRS)))
+    item = WriteItem(
+        key="crm-1",
+        payload={"WebAddr": {"URI": "https://crm.example"}},
+        target_id="7",
+        target_version="3",
+        base=BASE_RECORD,
+        on_conflict="theirs",
+    )
+
+    [outcome] = adapter.write("Customer", [item])
+
+    assert (outcome.ok, outcome.version, outcome.conflicts) == (
+        True,
+        "4",
+        {"WebAddr.URI": "https://qbo.example"},
+    )
+    assert outcome.data["WebAddr"] == {"URI": "https://qbo.example"}
+    assert len(_calls(mock_http, "/batch")) == 1  # the first send only

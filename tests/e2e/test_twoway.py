@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from connectors.qbo.adapter import QboAdapter
 from connectors.sandbox.qbo import services as qbo_sandbox
 from connectors.sandbox.qbo.selectors import record_find, record_render
 from connectors.sandbox.zoho import services as zoho_sandbox
@@ -116,6 +117,49 @@ def test_concurrent_edits_resolve_by_the_system_of_truth(qbo, crm, qbo_company, 
     assert conflict.changed_fields == {"Website": {"before": loser, "after": winner}}
     system = "QuickBooks Online" if truth == "source" else "Zoho CRM"
     assert f"{system}'s value kept (the flow's system of truth)" in conflict.note
+    assert not SyncError.objects.exists()
+
+
+@E2E
+@pytest.mark.parametrize("truth", ["source", "target"])
+def test_an_edit_in_quickbooks_between_our_read_and_our_write_is_not_overwritten(
+    qbo, crm, qbo_company, crm_org, truth, monkeypatch
+):
+    flow = two_way(qbo, crm, "Customer", "Accounts", system_of_truth=truth)
+    channel_ensure(crm, modules=["Accounts"])
+    customer = qbo_sandbox.record_create(company=qbo_company, entity="Customer", data=CUSTOMER)
+    settle()
+    (account,) = crm_records("Accounts")
+    crm_edit(
+        crm_org, "Accounts", account["id"], Website="https://crm.example", Billing_City="Oakland"
+    )
+    send = QboAdapter._send
+
+    def someone_edits_quickbooks_first(adapter, entity, writes):
+        monkeypatch.setattr(QboAdapter, "_send", send)  # once: the re-send goes through
+        address = {**CUSTOMER["BillAddr"], "PostalCode": "94019"}
+        qbo_sandbox.record_update(
+            company=qbo_company,
+            entity="Customer",
+            record_id=customer["Id"],
+            data={"WebAddr": {"URI": "https://qbo.example"}, "BillAddr": address},
+        )
+        return send(adapter, entity, writes)  # 5010: the SyncToken just moved
+
+    monkeypatch.setattr(QboAdapter, "_send", someone_edits_quickbooks_first)
+    settle()
+
+    winner, loser = ("https://qbo.example", "https://crm.example")[
+        :: 1 if truth == "source" else -1
+    ]
+    after = qbo_record(qbo_company, "Customer", customer["Id"])
+    (account,) = crm_records("Accounts")
+    assert after["WebAddr"]["URI"] == account["Website"] == winner
+    assert after["BillAddr"]["City"] == account["Billing_City"] == "Oakland"  # only ours
+    assert after["BillAddr"]["PostalCode"] == account["Billing_Code"] == "94019"  # only theirs
+    assert after["SyncToken"] == "2"  # their edit, then ours re-sent once
+    conflict = AuditEntry.objects.get(flow=flow, action="conflict")
+    assert conflict.changed_fields == {"Website": {"before": loser, "after": winner}}
     assert not SyncError.objects.exists()
 
 

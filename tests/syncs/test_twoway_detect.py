@@ -20,10 +20,12 @@ from django_q.models import Schedule
 from connectors.exceptions import ConnectorError
 from connectors.models import Connection, WebhookChannel
 from connectors.zoho_crm.channels import ChannelsEnsured, channels_ensure_for_flows
+from syncs import admin as admin_module
 from syncs.engine import POLL_OVERLAP
 from syncs.models import ChangeEvent, SyncFlow, SyncRun
 from syncs.runs import flow_poll_target
 from syncs.services import (
+    flow_cursor_advance,
     flow_history_advance,
     flow_history_finish,
     flow_history_start,
@@ -380,6 +382,31 @@ def test_saving_a_flow_two_way_starts_the_crm_cursor_and_queues_the_channel(
     assert datetime.fromisoformat(flow.cursor["target"]["modified_since"]) >= before
     assert queued == ["syncs.tasks.channels_ensure_task"]
     assert not mock_http.calls  # Zoho is called by the worker, never by the save
+
+
+def test_saving_a_flow_keeps_what_workers_moved_while_the_page_was_saving(
+    queued, admin_client, qbo, crm, mock_http, monkeypatch
+):
+    mock_http.get(f"{API}/settings/fields", json={"fields": []})
+    flow = make_flow(qbo, crm, "Accounts", direction=ONE_WAY)
+    flow_history_start(flow, since=date(2020, 1, 1))
+    moved = {"source": {"modified_since": "2026-11-27T10:00:00+00:00"}}
+    validate = admin_module.options_validate
+
+    def a_worker_moves_on(*args, **kwargs):  # after the page loaded the flow, before it saves
+        flow_cursor_advance(flow, side="source", position=moved["source"])
+        flow_history_advance(flow, cursor={"start_position": 1001}, done=1000)
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(admin_module, "options_validate", a_worker_moves_on)
+    url = reverse("admin:syncs_syncflow_change", args=[flow.pk])
+    response = admin_client.post(url, flow_form(flow, direction=ONE_WAY, name="Renamed"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+    flow.refresh_from_db()
+    assert flow.name == "Renamed"
+    assert flow.cursor == moved
+    assert (flow.history_done, flow.history_cursor) == (1000, {"start_position": 1001})
 
 
 def test_saving_a_one_way_flow_queues_nothing_and_making_it_one_way_does(
