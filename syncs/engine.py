@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -88,6 +88,11 @@ class Planned:
     digest: str
     link: RecordLink | None
     target_id: str
+    # The linked target record found deleted: this one is written as new in its place.
+    gone_id: str = ""
+
+    def recreated(self) -> Planned:
+        return replace(self, target_id="", gone_id=self.target_id)
 
 
 def flow_context(flow: SyncFlow, run: SyncRun, *, force: bool = False) -> FlowContext:
@@ -275,6 +280,29 @@ def _write(ctx: FlowContext, planned: list[Planned]) -> list[WriteOutcome]:
     return ctx.target.write(ctx.flow.target_entity, items)
 
 
+def _recreate_gone(
+    ctx: FlowContext, planned: list[Planned], outcomes: list[WriteOutcome]
+) -> list[WriteOutcome]:
+    """Updates the target refused because the linked record no longer exists (deleted there):
+    each is written again as a new record, once, and `planned` is changed in place to say so.
+    The source keeps the record, so the target gets it back; the audit entry says why."""
+    system = ctx.flow.target.system
+    gone = [
+        n
+        for n, (item, outcome) in enumerate(zip(planned, outcomes, strict=True))
+        if item.target_id
+        and not outcome.ok
+        and error_classify(outcome.error, system=system).category == ErrorCategory.NOT_FOUND
+    ]
+    if not gone:
+        return outcomes
+    again = [planned[n].recreated() for n in gone]
+    outcomes = list(outcomes)
+    for n, item, outcome in zip(gone, again, _write(ctx, again), strict=True):
+        planned[n], outcomes[n] = item, outcome
+    return outcomes
+
+
 def _record_outcome(ctx: FlowContext, item: Planned, outcome: WriteOutcome) -> None:
     """One record's outcome, in one transaction: the link and its audit entry, or an error."""
     flow, record = ctx.flow, item.record
@@ -304,6 +332,12 @@ def _record_outcome(ctx: FlowContext, item: Planned, outcome: WriteOutcome) -> N
                 before=item.link.target_payload if item.link else None,
                 after=item.payload,
                 link=link,
+                note=(
+                    f"The linked {flow.target.get_system_display()} record {item.gone_id} "
+                    "no longer exists there (deleted); created again."
+                    if item.gone_id
+                    else ""
+                ),
             )
             sync_error_resolve(flow, record.id)
     except LinkConflict as exc:
@@ -410,10 +444,10 @@ def records_sync(ctx: FlowContext, records: Sequence[Record]) -> None:
             from syncs.twoway import pairs_sync
 
             gone = pairs_sync(ctx, [p for p in planned if p.link is not None])
-            planned = [p for p in planned if p.link is None] + gone
+            planned = [p for p in planned if p.link is None] + [p.recreated() for p in gone]
             if not planned:
                 return
-        outcomes = _write(ctx, planned)
+        outcomes = _recreate_gone(ctx, planned, _write(ctx, planned))
         # Each record is its own atomic unit (a savepoint: link and audit, or an error); the
         # batch commits once. A crash before the commit repeats the batch, which is idempotent.
         with transaction.atomic():

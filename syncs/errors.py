@@ -101,6 +101,9 @@ def _details_mention(details: Any, key: str) -> bool:
 def _zoho_crm_refine(exc: ConnectorError, code: str) -> str | None:
     if code != "INVALID_DATA":
         return None
+    # "the id given seems to be invalid" on the record's own id: it is not there (deleted).
+    if isinstance(exc.details, Mapping) and exc.details.get("api_name") == "id":
+        return C.NOT_FOUND
     # Zoho reports a value over a field's length as INVALID_DATA with details.maximum_length.
     if _details_mention(exc.details, "maximum_length"):
         return C.VALUE_TOO_LONG

@@ -56,6 +56,8 @@ CASES = [
     ("zoho_crm", perm("INVALID_DATA", details={"api_name": "Account_Name", "maximum_length": 200}), "value_too_long", False),
     ("zoho_crm", perm("INVALID_DATA", details=[{"api_name": "Phone", "maximum_length": 30}]), "value_too_long", False),
     ("zoho_crm", perm("INVALID_DATA", details={"api_name": "Email", "expected_data_type": "email"}), "invalid_value", False),
+    ("zoho_crm", perm("INVALID_DATA", "the id given seems to be invalid", details={"api_name": "id", "id": "9"}), "not_found", False),
+    ("zoho_crm", perm("INVALID_DATA", "the id given seems to be invalid", details={"api_name": "Account_Name"}), "invalid_value", False),
     ("zoho_crm", perm("RECORD_LOCKED", "the record is locked"), "record_locked", True),
     ("zoho_crm", perm("RECORD_IN_BLUEPRINT", "record is in blueprint"), "record_locked", True),
     ("zoho_crm", perm("INVALID_MODULE", "the module name given seems to be invalid"), "module_unavailable", False),
