@@ -15,7 +15,7 @@ This module is the pipeline for a batch of records; `syncs.live` feeds it from t
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -303,11 +303,42 @@ def _recreate_gone(
     return outcomes
 
 
+def _reference_gone(ctx: FlowContext, error: Exception | None) -> Classification | None:
+    """A lookup the target refused because the record it points at was deleted there (Zoho:
+    INVALID_DATA, "the id given seems to be invalid", on the lookup field). The stale link of
+    that dependency goes, so the record's retry, which comes by itself, syncs the dependency
+    again first (created anew) and then writes the record. None for any other error."""
+    details = getattr(error, "details", None)
+    if getattr(error, "code", "") != "INVALID_DATA" or not isinstance(details, Mapping):
+        return None
+    field_name, target_id = details.get("api_name"), str(details.get("id") or "")
+    line_reference = [ctx.line_items.reference] if ctx.line_items else []
+    for reference in [*ctx.references, *line_reference]:
+        dependency = _reference_flow(ctx.flow, reference)
+        if reference.lookup_field != field_name or not target_id or dependency is None:
+            continue
+        deleted, _ = RecordLink.objects.filter(flow=dependency, target_id=target_id).delete()
+        if not deleted:
+            continue
+        known = ctx.reference_targets.get(reference.key, {})
+        for source_id in [s for s, t in known.items() if t == target_id]:
+            del known[source_id]
+        system = ctx.flow.target.get_system_display()
+        message = (
+            f"The {reference.target_entity} record {target_id} in {field_name} no longer "
+            f"exists in {system} (deleted); it is synced again before this record is retried."
+        )
+        return Classification(ErrorCategory.MISSING_DEPENDENCY, True, message, error.code)
+    return None
+
+
 def _record_outcome(ctx: FlowContext, item: Planned, outcome: WriteOutcome) -> None:
     """One record's outcome, in one transaction: the link and its audit entry, or an error."""
     flow, record = ctx.flow, item.record
     if not outcome.ok:
-        classification = error_classify(outcome.error, system=flow.target.system)
+        classification = _reference_gone(ctx, outcome.error) or error_classify(
+            outcome.error, system=flow.target.system
+        )
         with transaction.atomic():
             record_error(ctx, record, classification, item.payload, item.target_id)
         return
