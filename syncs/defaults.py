@@ -257,6 +257,12 @@ QBO_ITEM_TO_CRM_PRODUCTS = (
 )
 
 
+def _refreshed_by(path: str, *entities: str) -> list[dict[str, str]]:
+    """Transactions whose change QuickBooks reports on themselves only, though it changes the
+    record `path` points at too (a balance): each queues that record again."""
+    return [{"entity": entity, "path": path} for entity in entities]
+
+
 @dataclass(frozen=True)
 class DefaultFlow:
     mappings: tuple[MappingRule, ...]
@@ -279,10 +285,7 @@ DEFAULT_FLOWS: dict[tuple[str, str, str, str], DefaultFlow] = {
         match_keys=("link", "external_id", "name", "phone"),
         options={
             "create_in_source": True,
-            "refreshed_by": [
-                {"entity": "Invoice", "path": "CustomerRef.value"},
-                {"entity": "Payment", "path": "CustomerRef.value"},
-            ],
+            "refreshed_by": _refreshed_by("CustomerRef.value", "Invoice", "Payment"),
         },
     ),
     # The customer's primary contact: a second flow over the same QBO customers. `parent`
@@ -298,10 +301,7 @@ DEFAULT_FLOWS: dict[tuple[str, str, str, str], DefaultFlow] = {
         match_keys=("link", "external_id", "email", "name"),
         options={
             "create_in_source": True,
-            "refreshed_by": [
-                {"entity": "Bill", "path": "VendorRef.value"},
-                {"entity": "BillPayment", "path": "VendorRef.value"},
-            ],
+            "refreshed_by": _refreshed_by("VendorRef.value", "Bill", "BillPayment"),
         },
     ),
     # Transactions are matched by their QuickBooks id only: two invoices may share a subject.

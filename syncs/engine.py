@@ -312,10 +312,14 @@ def _reference_gone(ctx: FlowContext, error: Exception | None) -> Classification
     if getattr(error, "code", "") != "INVALID_DATA" or not isinstance(details, Mapping):
         return None
     field_name, target_id = details.get("api_name"), str(details.get("id") or "")
+    if not target_id:
+        return None
     line_reference = [ctx.line_items.reference] if ctx.line_items else []
     for reference in [*ctx.references, *line_reference]:
+        if reference.lookup_field != field_name:
+            continue
         dependency = _reference_flow(ctx.flow, reference)
-        if reference.lookup_field != field_name or not target_id or dependency is None:
+        if dependency is None:
             continue
         deleted, _ = RecordLink.objects.filter(flow=dependency, target_id=target_id).delete()
         if not deleted:

@@ -121,18 +121,16 @@ def flow_history_start(flow: SyncFlow, *, since: date, total: int | None = None)
     resumes from the position it reached. False if one is already running (it resumes from
     its own cursor instead)."""
     now = timezone.now()
-    running = SyncFlow.objects.filter(pk=flow.pk).exclude(
-        history_state=SyncFlow.HistoryState.RUNNING
-    )
+    idle = SyncFlow.objects.filter(pk=flow.pk).exclude(history_state=SyncFlow.HistoryState.RUNNING)
     values: dict[str, Any] = {
         "history_state": SyncFlow.HistoryState.RUNNING,
         "history_finished_at": None,
         "history_error": "",
         "updated_at": now,
     }
-    resumed = running.filter(
-        history_state=SyncFlow.HistoryState.FAILED, history_since=since
-    ).update(**values)
+    resumed = idle.filter(history_state=SyncFlow.HistoryState.FAILED, history_since=since).update(
+        **values
+    )
     if not resumed:
         values |= {
             "history_since": since,
@@ -141,7 +139,7 @@ def flow_history_start(flow: SyncFlow, *, since: date, total: int | None = None)
             "history_total": total,
             "history_started_at": now,
         }
-        resumed = running.update(**values)
+        resumed = idle.update(**values)
     flow.refresh_from_db()
     return bool(resumed)
 

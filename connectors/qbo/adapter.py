@@ -93,13 +93,18 @@ def _record(raw: QboRecord) -> Record:
 def _outcome(item: WriteItem, result: BatchResult) -> WriteOutcome:
     if result.error is not None or result.record is None:
         return WriteOutcome(key=item.key, ok=False, error=result.error)
+    return _written(item, result.record)
+
+
+def _written(item: WriteItem, record: QboRecord) -> WriteOutcome:
+    """The item's record as QuickBooks now holds it."""
     return WriteOutcome(
         key=item.key,
         ok=True,
-        target_id=result.record.id,
-        version=result.record.sync_token,
+        target_id=record.id,
+        version=record.sync_token,
         action="update" if item.target_id else "create",
-        data=result.record.data,
+        data=record.data,
     )
 
 
@@ -112,17 +117,6 @@ def _rebase(item: WriteItem, current: QboRecord) -> tuple[WriteItem, dict[str, A
         item.payload, base=item.base, fresh=current.data, prefer=item.on_conflict
     )
     return replace(item, payload=payload), conflicts
-
-
-def _kept(item: WriteItem, record: QboRecord) -> WriteOutcome:
-    return WriteOutcome(
-        key=item.key,
-        ok=True,
-        target_id=record.id,
-        version=record.sync_token,
-        action="update",
-        data=record.data,
-    )
 
 
 def _changed_since(since: datetime | None) -> list[str]:
@@ -234,7 +228,7 @@ class QboAdapter:
                 item, conflicts = rebased[n]
                 if not item.payload:
                     record = current[item.target_id]
-                    outcomes[n] = replace(_kept(item, record), conflicts=conflicts)
+                    outcomes[n] = replace(_written(item, record), conflicts=conflicts)
             sending = [n for n in found if rebased[n][0].payload]
             if not sending:
                 return []
