@@ -1,10 +1,12 @@
 """Settings for ml-connector, read from the environment (and `.env`) by django-environ.
 
 Every variable is listed with a comment in `.env.example`. With DEBUG off the project refuses to
-start without its secrets; with DEBUG on (development) it falls back to throwaway values.
+start without its secrets (`makemigrations` aside, which needs none); with DEBUG on
+(development) it falls back to throwaway values.
 """
 
 import os
+import sys
 from pathlib import Path
 
 import environ
@@ -21,7 +23,14 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 
-if not DEBUG:
+# `makemigrations` reads the models, never a request or an encrypted value: a migrations check
+# runs without the production secrets.
+_CODE_ONLY = sys.argv[1:2] == ["makemigrations"] and Path(sys.argv[0]).name in {
+    "manage.py",
+    "django-admin",
+}
+
+if not DEBUG and not _CODE_ONLY:
     missing = [name for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY") if not globals()[name]]
     if missing:
         raise ImproperlyConfigured(

@@ -52,6 +52,29 @@ def test_production_refuses_a_field_key_equal_to_the_secret_key():
     assert "FIELD_ENCRYPTION_KEY must differ from SECRET_KEY" in result.stderr
 
 
+def test_a_migrations_check_needs_no_secrets(tmp_path):
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DEBUG", "DATABASE_URL"}
+    }
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "makemigrations", "--check", "--dry-run"],
+        cwd=tmp_path,
+        env={
+            **clean,
+            "DEBUG": "false",
+            "ENV_FILE": "/nonexistent/.env",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'scratch.sqlite3'}",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
+
+
 def test_production_starts_with_its_secrets():
     result = _django_check(DEBUG="false", SECRET_KEY="k" * 50, FIELD_ENCRYPTION_KEY="f" * 50)
     assert result.returncode == 0, result.stderr
