@@ -42,6 +42,10 @@ class WriteItem:
     # from, and who keeps a field another writer changed since, "ours" or "theirs".
     base: dict[str, Any] | None = None
     on_conflict: str = "ours"
+    # Names this write for good (the flow, the record and the version it was computed from): a
+    # system that takes idempotency keys (QBO's `requestid`) answers a repeat, after a crash
+    # between the write and its record, with the first result instead of writing it twice.
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True)

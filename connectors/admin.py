@@ -45,13 +45,19 @@ class ConnectionForm(forms.ModelForm):
         required=False,
         assume_scheme="https",
         label="API base URL override",
-        help_text="Leave blank for the vendor's own. Points the connection at a local fake.",
+        help_text=(
+            "Leave blank for the vendor's own. Accepted only for the sandbox (with the sandbox "
+            "enabled) or a host listed in CONNECTION_URL_ALLOWED_HOSTS."
+        ),
     )
     oauth_base_url = forms.URLField(
         required=False,
         assume_scheme="https",
         label="OAuth base URL override",
-        help_text="Leave blank for the vendor's own authorisation and token servers.",
+        help_text=(
+            "Leave blank for the vendor's own authorisation and token servers. The same rule "
+            "as the API override applies."
+        ),
     )
 
     class Meta:

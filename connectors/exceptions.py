@@ -58,6 +58,11 @@ class RateLimited(TransientError):
     """The vendor throttled us (HTTP 429, QBO 3001, Zoho TOO_MANY_REQUESTS)."""
 
 
+class ConnectionPaused(RateLimited):
+    """The connection is paused by an earlier rate limit for longer than a call waits:
+    `retry_after` says how long is left. Nothing was sent."""
+
+
 class RemoteUnavailable(TransientError):
     """Connection failure, timeout or a 5xx answer."""
 

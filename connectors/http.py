@@ -2,10 +2,18 @@
 
 `build_session()` gives a session whose every request has a timeout. `ApiSession` calls one
 connection's API on top of it: the access token, retries with exponential jitter on connection
-errors, 5xx and 429 (honouring Retry-After), one refresh-and-retry on a 401, vendor failures
-hidden in 2xx answers raised as `ConnectorError`, a per-connection rate limit and a count of
-calls. Only calls that are safe to repeat are retried: reads, and writes that carry an
-idempotency key (QBO's `requestid`) or are upserts.
+errors, 5xx and 429, one refresh-and-retry on a 401, vendor failures hidden in 2xx answers
+raised as `ConnectorError`, a per-connection rate limit and a count of calls. Only calls that
+are safe to repeat are retried: reads, and writes that carry an idempotency key (QBO's
+`requestid`) or are upserts.
+
+A vendor's rate limit pauses the whole connection, not one call: a 429 closes the
+connection's gate (`Connection.throttled_until`, in the database so every worker on every
+machine sees it) for as long as the vendor asks (Retry-After, else the client's documented
+pause: Intuit says 60 s), and every call waits at the gate until it opens, then goes on with
+the batch it belongs to. A wait longer than `PACE_MAX_WAIT` is not waited out inside a call:
+it raises `RateLimited` with the time left, for the caller to put its work back until then.
+While a call waits, the activity hooks keep saying the worker is alive (`syncs.heartbeat`).
 """
 
 from __future__ import annotations
@@ -16,18 +24,26 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import timedelta
 from typing import Any
 
 import requests
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
-from connectors.exceptions import ConnectorError, RateLimited, RemoteUnavailable, TokenThrottled
+from connectors.exceptions import (
+    ConnectionPaused,
+    ConnectorError,
+    RateLimited,
+    RemoteUnavailable,
+    TokenThrottled,
+)
+from connectors.hosts import url_check
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +52,35 @@ sleep: Callable[[float], None] = time.sleep
 clock: Callable[[], float] = time.time
 
 ErrorParser = Callable[[requests.Response], ConnectorError | None]
+
+PACE_MAX_WAIT = 120.0  # seconds a call waits at a closed gate before handing the wait back
+PAUSE_SLICE = 10.0  # the activity hooks run at least this often while a call waits
+DEFAULT_THROTTLE_PAUSE = 30.0  # a 429 without Retry-After, for a vendor that documents none
+
+# Called before each request and while a call waits: the engine registers its heartbeat here
+# (`syncs.apps`), so that a worker waiting on a vendor still proves it is alive.
+_activity_hooks: list[Callable[[], None]] = []
+
+
+def activity_hook_add(hook: Callable[[], None]) -> None:
+    if hook not in _activity_hooks:
+        _activity_hooks.append(hook)
+
+
+def _activity() -> None:
+    for hook in _activity_hooks:
+        hook()
+
+
+def pause(seconds: float) -> None:
+    """Sleep `seconds`, running the activity hooks every `PAUSE_SLICE` seconds."""
+    remaining = max(0.0, seconds)
+    while remaining > 0:
+        _activity()
+        step = min(remaining, PAUSE_SLICE)
+        sleep(step)
+        remaining -= step
+
 
 _call_counter: ContextVar[Counter | None] = ContextVar("connector_call_counter", default=None)
 
@@ -101,8 +146,11 @@ def response_error_default(
 
 
 def _is_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, TokenThrottled):
-        return False  # Zoho's token throttle only gets longer if we insist.
+    if isinstance(exc, TokenThrottled | ConnectionPaused):
+        # Zoho's token throttle only gets longer if we insist; a long pause is the caller's.
+        return False
+    if isinstance(exc, RateLimited) and (exc.retry_after or 0) > PACE_MAX_WAIT:
+        return False  # the vendor asked for more than a call waits: hand it back whole
     if isinstance(exc, ConnectorError):
         return exc.transient
     return isinstance(exc, requests.ConnectionError | requests.Timeout)
@@ -113,6 +161,8 @@ _jitter = wait_exponential_jitter(initial=1, max=60, jitter=1)
 
 def _wait(state: RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, RateLimited):
+        return 0.0  # the connection's gate holds the next attempt for as long as needed
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
         return min(float(retry_after), 300.0)
@@ -129,12 +179,14 @@ class ApiSession:
         parse_error: ErrorParser,
         auth_scheme: str = "Bearer",
         calls_per_minute: int | None = None,
+        throttle_pause: float = DEFAULT_THROTTLE_PAUSE,
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
         self.connection = connection
         self.parse_error = parse_error
         self.auth_scheme = auth_scheme
         self.calls_per_minute = calls_per_minute
+        self.throttle_pause = throttle_pause
         self.session = build_session()
         self.session.headers.update(default_headers or {"Accept": "application/json"})
 
@@ -153,7 +205,7 @@ class ApiSession:
             stop=stop_after_attempt(settings.HTTP_MAX_ATTEMPTS if retry_safe else 1),
             wait=_wait,
             retry=retry_if_exception(_is_retryable),
-            sleep=lambda seconds: sleep(seconds),
+            sleep=pause,
             reraise=True,
         )
         return retrying(self._authorised, method, url, kwargs)
@@ -167,12 +219,56 @@ class ApiSession:
             token = connection_access_token(self.connection, force_refresh=True, stale_token=token)
             response = self._send(method, url, token, kwargs)
         error = self.parse_error(response)
+        if isinstance(error, RateLimited):
+            self._gate_close(error)
         if error is not None:
             raise error
         return response
 
+    def _gate_close(self, error: RateLimited) -> None:
+        """Pause every call of this connection, in every worker, for as long as the vendor
+        asks; a later, longer pause wins over a shorter one."""
+        seconds = error.retry_after if error.retry_after is not None else self.throttle_pause
+        until = timezone.now() + timedelta(seconds=seconds)
+        error.retry_after = seconds
+        type(self.connection).objects.filter(pk=self.connection.pk).filter(
+            Q(throttled_until__isnull=True) | Q(throttled_until__lt=until)
+        ).update(throttled_until=until)
+
+    def _gate_wait(self) -> None:
+        """Wait until the connection's rate-limit gate is open, or hand the wait back to the
+        caller as `RateLimited` when it is longer than `PACE_MAX_WAIT`."""
+        until = (
+            type(self.connection)
+            .objects.filter(pk=self.connection.pk)
+            .values_list("throttled_until", flat=True)
+            .first()
+        )
+        if until is None:
+            return
+        wait = (until - timezone.now()).total_seconds()
+        if wait <= 0:
+            return
+        if wait > PACE_MAX_WAIT:
+            raise ConnectionPaused(
+                f"{self.connection.get_system_display()} asked us to pause until "
+                f"{until.isoformat(timespec='seconds')}",
+                system=self.connection.system,
+                retry_after=wait,
+            )
+        logger.info(
+            "%s is rate-limited: waiting %.0f s for connection %s",
+            self.connection.system,
+            wait,
+            self.connection.pk,
+        )
+        pause(wait)
+
     def _send(self, method: str, url: str, token: str, kwargs: dict[str, Any]) -> requests.Response:
+        url_check(self.connection.system, url)  # the token goes to the vendor's hosts only
+        self._gate_wait()
         self._throttle()
+        _activity()
         headers = {**kwargs.get("headers", {}), "Authorization": f"{self.auth_scheme} {token}"}
         started = time.monotonic()
         try:
@@ -220,4 +316,4 @@ class ApiSession:
                 continue
             if used <= self.calls_per_minute:
                 return
-            sleep(max(0.05, (minute + 1) * 60 - now))
+            pause(max(0.05, (minute + 1) * 60 - now))

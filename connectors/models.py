@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django_cryptography.fields import encrypt
@@ -86,7 +87,10 @@ class Connection(models.Model):
     api_base_url = models.URLField(
         "API base URL override",
         blank=True,
-        help_text="Leave blank for the vendor's own. Points the connection at a local fake.",
+        help_text=(
+            "Leave blank for the vendor's own. Only the sandbox (with SANDBOX_ENABLED) or a host "
+            "in CONNECTION_URL_ALLOWED_HOSTS is accepted."
+        ),
     )
     oauth_base_url = models.URLField(
         "OAuth base URL override",
@@ -94,6 +98,11 @@ class Connection(models.Model):
         help_text="Leave blank for the vendor's own authorisation and token servers.",
     )
 
+    throttled_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The vendor rate-limited this connection: every worker's calls wait until then.",
+    )
     last_ok_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     api_call_count = models.BigIntegerField(default=0)
@@ -112,6 +121,17 @@ class Connection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_system_display()})"
+
+    def clean(self) -> None:
+        from connectors.hosts import override_problem
+
+        problems = {
+            name: problem
+            for name in ("api_base_url", "oauth_base_url")
+            if (problem := override_problem(self.system, getattr(self, name)))
+        }
+        if problems:
+            raise ValidationError(problems)
 
     def access_token_is_fresh(self, margin: timedelta = timedelta(minutes=5)) -> bool:
         return bool(

@@ -23,6 +23,7 @@ from connectors.exceptions import (
     RemoteUnavailable,
     TokenThrottled,
 )
+from connectors.hosts import HostNotAllowed, url_allowed, url_check
 from connectors.http import build_session
 from connectors.models import Connection
 
@@ -117,6 +118,7 @@ def _token_error(
 
 
 def _post_token(system: str, url: str, **kwargs: Any) -> dict[str, Any]:
+    url_check(system, url, what="token request")  # it carries the client secret
     try:
         response = build_session().post(url, **kwargs)
     except (requests.ConnectionError, requests.Timeout) as exc:
@@ -251,7 +253,7 @@ class ZohoOAuth(OAuthProvider):
         allowed = {_origin(url) for url in ZOHO_ACCOUNTS_SERVERS.values()}
         if connection.oauth_base_url:
             allowed.add(_origin(connection.oauth_base_url))
-        if _origin(server) not in allowed:
+        if _origin(server) not in allowed or not url_allowed(connection.system, server):
             raise OAuthCallbackError(f"Unexpected Zoho accounts server {server!r}.")
         location = params.get("location", "").strip().lower()
         if location in ZOHO_ACCOUNTS_SERVERS and not connection.oauth_base_url:
@@ -269,11 +271,19 @@ class ZohoOAuth(OAuthProvider):
             },
             headers={"Accept": "application/json"},
         )
+        api_domain = str(body.get("api_domain", ""))
+        if api_domain and not url_allowed(connection.system, api_domain):
+            # Every later call, with its token, would go there.
+            raise HostNotAllowed(
+                f"Zoho named {api_domain!r} as the API domain, which is not one of its hosts.",
+                system=connection.system,
+                code="host_not_allowed",
+            )
         return TokenSet(
             access_token=body["access_token"],
             expires_in=int(body.get("expires_in_sec") or body.get("expires_in") or 3600),
             refresh_token=body.get("refresh_token", ""),
-            api_domain=body.get("api_domain", ""),
+            api_domain=api_domain,
         )
 
 

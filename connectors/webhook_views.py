@@ -4,7 +4,6 @@ processed inside the request; the acknowledgement comes only after the rows are 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Iterable
 
@@ -14,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from connectors.bodies import BodyRejected, json_loads_bounded
 from connectors.models import Connection, WebhookChannel
 from connectors.qbo.webhooks import MalformedDelivery, events_parse, signature_valid
 from syncs.inbox import NewEvent, events_record
@@ -98,11 +98,17 @@ def zoho_crm_notification(request: HttpRequest) -> JsonResponse:
     Reference: https://www.zoho.com/crm/developer/docs/api/v8/notifications/enable.html
     """
     try:
-        body = json.loads(request.body)
+        body = json_loads_bounded(request.body)
         channel_id, token = str(body["channel_id"]), str(body.get("token", ""))
-        module, ids = str(body["module"]), [str(i) for i in body["ids"]]
+        module, ids = str(body["module"]), body["ids"]
+        if not isinstance(ids, list) or not all(
+            isinstance(i, str | int) and not isinstance(i, bool) for i in ids
+        ):
+            raise TypeError("ids is not a list of ids")
         operation = CRM_OPERATIONS.get(str(body.get("operation", "")), "unknown")
         version = str(body.get("server_time", ""))
+    except BodyRejected as exc:
+        return _refuse(f"malformed notification: {exc}", 400)
     except (ValueError, KeyError, TypeError) as exc:
         return _refuse(f"malformed notification: {type(exc).__name__}", 400)
     channel = (
@@ -119,7 +125,7 @@ def zoho_crm_notification(request: HttpRequest) -> JsonResponse:
         NewEvent(
             connection=channel.connection,
             entity=module,
-            external_id=i,
+            external_id=str(i),
             version=version,
             operation=operation,
         )

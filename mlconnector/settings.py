@@ -53,6 +53,10 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rs
 # The local fakes of the vendor APIs under /sandbox/ (on under `make run`, off otherwise).
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
 
+# Hosts besides the vendors' own that a connection's URL overrides may point at (a corporate
+# egress proxy, say); tokens and secrets are never sent anywhere else (`connectors/hosts.py`).
+CONNECTION_URL_ALLOWED_HOSTS = env.list("CONNECTION_URL_ALLOWED_HOSTS", default=[])
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -174,6 +178,10 @@ REST_FRAMEWORK = {
 
 # How often every flow reconciles with the source (QBO change data capture), in minutes.
 SYNC_RECONCILE_MINUTES = env.int("SYNC_RECONCILE_MINUTES", default=15)
+
+# A running run whose worker has not said it is alive for this long is dead: the minute sweep
+# marks it so and its work resumes by itself. Workers beat every few seconds while they work.
+SYNC_RUN_DEAD_AFTER_SECONDS = env.int("SYNC_RUN_DEAD_AFTER_SECONDS", default=90)
 
 # Outgoing HTTP: (connect, read) timeouts in seconds and the retry budget for safe calls.
 HTTP_TIMEOUT = (

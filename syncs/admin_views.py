@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from syncs.models import SyncFlow, SyncRun
+from syncs.records import runs_abandon_dead, runs_alive
 from syncs.runs import ForcedRecord, flow_force_sync
 from syncs.services import flow_history_start
 from syncs.tasks import flow_history_start_async, flow_poll_async, inbox_wake
@@ -132,9 +133,9 @@ def history_view(model_admin: admin.ModelAdmin, request: HttpRequest, pk: int) -
 
 
 def _history_run_running(flow: SyncFlow) -> bool:
-    return SyncRun.objects.filter(
-        flow=flow, kind=SyncRun.Kind.HISTORICAL, status=SyncRun.Status.RUNNING
-    ).exists()
+    """A live historical run: one whose worker still beats (a dead one is marked so here)."""
+    runs_abandon_dead(flow=flow, kind=SyncRun.Kind.HISTORICAL)
+    return runs_alive().filter(flow=flow, kind=SyncRun.Kind.HISTORICAL).exists()
 
 
 def _forced_message(flow: SyncFlow, side: str, record_id: str, forced: ForcedRecord) -> str:

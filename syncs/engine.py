@@ -24,10 +24,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from connectors.adapter import Record, WriteItem, WriteOutcome
-from connectors.exceptions import ConnectorError
+from connectors.exceptions import ConnectorError, RateLimited
 from connectors.http import count_calls
 from connectors.models import Connection
 from connectors.registry import adapter_for
+from syncs import heartbeat
 from syncs.errors import Classification, error_classify
 from syncs.mapping import TargetSchema, mapping_apply, payload_hash
 from syncs.matching import MatchFields, TargetMatcher
@@ -59,6 +60,19 @@ logger = logging.getLogger(__name__)
 
 POLL_OVERLAP = timedelta(minutes=5)
 USABLE = (Connection.Status.CONNECTED,)
+
+
+class HistoryWaiting(Exception):
+    """A historical sync needs records another flow keeps while that flow's own historical
+    sync is running: it waits for it (and starts again when it is done) rather than write the
+    same records from a second run at once."""
+
+    def __init__(self, dependency: SyncFlow) -> None:
+        super().__init__(
+            f"Waiting for the historical sync of {dependency} (it keeps records this one "
+            "refers to); this one goes on when that one is done."
+        )
+        self.dependency = dependency
 
 
 @dataclass
@@ -414,7 +428,8 @@ def _linked(flow: SyncFlow, ids: Iterable[str]) -> dict[str, str]:
 def references_prepare(ctx: FlowContext, records: Sequence[Record]) -> None:
     """Records a batch refers to (an invoice's customer and products, a contact's account) must
     be on the target first: those not linked yet go through their own flow now, in the same
-    run, and the links found are kept on the context for the lookups."""
+    run, and the links found are kept on the context for the lookups. A historical sync whose
+    dependency is in a historical sync of its own waits for it (`HistoryWaiting`)."""
     wanted: dict[Reference, dict[str, None]] = {}
     for reference, value in references_wanted(ctx.references, ctx.line_items, records):
         wanted.setdefault(reference, {})[value] = None
@@ -425,17 +440,37 @@ def references_prepare(ctx: FlowContext, records: Sequence[Record]) -> None:
         linked = _linked(flow, ids)
         missing = [i for i in ids if i not in linked]
         if missing and flow_blocked(flow) is None:
+            if ctx.run.kind == SyncRun.Kind.HISTORICAL and flow.pk != ctx.flow.pk:
+                flow.refresh_from_db(fields=["history_state"])
+                if flow.history_state == SyncFlow.HistoryState.RUNNING:
+                    raise HistoryWaiting(flow)
             _dependency_sync(ctx, flow, missing, records)
             linked = _linked(flow, ids)
         ctx.reference_targets.setdefault(reference.key, {}).update(linked)
+
+
+def flow_dependencies(flow: SyncFlow) -> list[SyncFlow]:
+    """The flows that keep the records `flow`'s records refer to (its lookups and line
+    items' products), between the same connections; the flow itself left out."""
+    line_items = flow_line_items(flow)
+    references = [*flow_references(flow), *([line_items.reference] if line_items else [])]
+    found = {}
+    for reference in references:
+        dependency = _reference_flow(flow, reference)
+        if dependency is not None and dependency.pk != flow.pk:
+            found[dependency.pk] = dependency
+    return list(found.values())
 
 
 def _dependency_sync(
     ctx: FlowContext, flow: SyncFlow, ids: list[str], records: Sequence[Record]
 ) -> None:
     """Sync `ids` through `flow` in a run of its own. A failure is that run's; the records that
-    needed them then get missing_dependency errors naming what is missing."""
-    run = run_start(flow=flow, kind=ctx.run.kind, triggered_by=f"dependency of {ctx.flow}")
+    needed them then get missing_dependency errors naming what is missing. A rate limit is no
+    one's failure: it goes up to the caller, whose work waits as a whole."""
+    run = run_start(
+        flow=flow, kind=SyncRun.Kind.DEPENDENCY, triggered_by=f"dependency of {ctx.flow}"
+    )
     with count_calls() as calls:
         dependency_ctx = None
         try:
@@ -450,13 +485,19 @@ def _dependency_sync(
                 run_finish(run, counts=RunCounts(), fatal=str(exc))
             else:
                 run_close(dependency_ctx, calls, fatal=str(exc))
+            if isinstance(exc, RateLimited):
+                raise
             return
+        except Exception as exc:
+            run_finish(run, counts=RunCounts(), fatal=f"{type(exc).__name__}: {exc}")
+            raise
     run_close(dependency_ctx, calls)
 
 
 def records_sync(ctx: FlowContext, records: Sequence[Record]) -> None:
     """Map, match, write and record one batch of source records for one flow; the outcome is
     counted on `ctx.counts`."""
+    heartbeat.beat()
     references_prepare(ctx, records)
     ctx.counts += RunCounts(read=len(records))
     planned = _plan(ctx, records)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,13 +33,13 @@ from django.utils import timezone
 
 from connectors.exceptions import ConnectorError
 from connectors.models import Connection
+from syncs import heartbeat
 from syncs.errors import backoff_for
 from syncs.models import ChangeEvent, SyncFlow
 
 Status = ChangeEvent.Status
 
 EVENT_MAX_ATTEMPTS = 5
-DEFAULT_LEASE = timedelta(minutes=5)
 EVENT_BACKOFF_BASE = timedelta(seconds=15)
 EVENT_BACKOFF_CAP = timedelta(minutes=30)
 
@@ -134,23 +134,39 @@ def _recorded_keys(events: list[ChangeEvent]) -> set[DedupeKey]:
     return {(c, en, x, v, f or 0) for c, en, x, v, f in rows}
 
 
+EVENTS_CHUNK = 500  # events built and inserted at a time: a huge delivery costs no more memory
+
+
+def _chunks(events: Iterable[NewEvent], size: int) -> Iterator[list[NewEvent]]:
+    chunk: list[NewEvent] = []
+    for event in events:
+        chunk.append(event)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def events_record(events: Iterable[NewEvent]) -> int:
-    """Insert many events in one transaction and as few INSERTs as the database allows (one on
-    PostgreSQL; SQLite's 999-parameter limit splits large deliveries). Returns how many were
-    new. Duplicates, within the delivery or of recorded events, are left out; the unique
-    indexes drop any that a concurrent delivery inserts meanwhile (then the count includes it,
-    though only one row is stored)."""
-    built: dict[DedupeKey, ChangeEvent] = {}
-    for new in events:
-        event = _event_build(new)
-        built.setdefault(_dedupe_key(event), event)
-    if not built:
-        return 0
+    """Insert many events in one transaction, all or none, `EVENTS_CHUNK` at a time and in as
+    few INSERTs as the database allows (SQLite's 999-parameter limit splits a chunk). Returns
+    how many were new. Duplicates, within the delivery or of recorded events, are left out;
+    the unique indexes drop any that a concurrent delivery inserts meanwhile (then the count
+    includes it, though only one row is stored). An invalid event (`ValueError`) stores none."""
+    new = 0
     with transaction.atomic():
-        known = _recorded_keys(list(built.values()))
-        fresh = [event for key, event in built.items() if key not in known]
-        ChangeEvent.objects.bulk_create(fresh, ignore_conflicts=True)
-    return len(fresh)
+        for chunk in _chunks(events, EVENTS_CHUNK):
+            built: dict[DedupeKey, ChangeEvent] = {}
+            for item in chunk:
+                event = _event_build(item)
+                built.setdefault(_dedupe_key(event), event)
+            # Earlier chunks are in the table already, so the query sees them as recorded.
+            known = _recorded_keys(list(built.values()))
+            fresh = [event for key, event in built.items() if key not in known]
+            ChangeEvent.objects.bulk_create(fresh, ignore_conflicts=True)
+            new += len(fresh)
+    return new
 
 
 def _claimable(now: datetime, connection: Connection | None = None) -> QuerySet[ChangeEvent]:
@@ -219,14 +235,16 @@ def events_claim(
     *,
     owner: str,
     limit: int = 50,
-    lease: timedelta = DEFAULT_LEASE,
+    lease: timedelta | None = None,
     connection: Connection | None = None,
 ) -> list[ChangeEvent]:
     """Claim up to `limit` events, oldest first: pending ones that are due, and processing
     ones whose lease expired (their worker died). Each claimed event is `processing` under
-    `owner` until `lease` from now, with `attempts` counted up by one."""
+    `owner` until `lease` from now (by default as long as a run may go without a heartbeat;
+    the owner's heartbeats extend it while it works), with `attempts` counted up by one."""
     if not owner:
         raise ValueError("A claim needs an owner (see lease_owner_new).")
+    lease = lease or heartbeat.lease_length()
     now = timezone.now()
     with transaction.atomic():
         candidates = list(
@@ -313,6 +331,34 @@ def event_fail(
                 lease_expires_at=None,
                 finished_at=now,
             )
+    if updated:
+        _refresh(event)
+    return bool(updated)
+
+
+def event_defer(event: ChangeEvent, *, owner: str, until: datetime, reason: str) -> bool:
+    """Put a claimed event back, untouched, until `until`: its system rate-limited us, which
+    says nothing about the record, so the attempt is not counted. False if `owner` no longer
+    holds its lease."""
+    owned = _owned(event, owner)
+    values: dict[str, Any] = {
+        "status": Status.PENDING,
+        "available_at": until,
+        "last_error": reason,
+        "lease_expires_at": None,
+        "attempts": F("attempts") - 1,
+    }
+    try:
+        with transaction.atomic():
+            updated = owned.update(**values)
+    except IntegrityError:
+        # An ids-only notification for this record is pending already: it carries the change.
+        updated = owned.update(
+            status=Status.SKIPPED,
+            last_error=f"{reason} (superseded by a newer pending notification)",
+            lease_expires_at=None,
+            finished_at=timezone.now(),
+        )
     if updated:
         _refresh(event)
     return bool(updated)

@@ -14,10 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from connectors.adapter import Record
-from connectors.exceptions import AuthError, ConnectorError
+from connectors.exceptions import AuthError, ConnectorError, RateLimited
 from connectors.http import count_calls
 from connectors.models import Connection
 from connectors.registry import adapter_for
+from syncs import heartbeat
 from syncs.engine import (
     USABLE,
     FlowContext,
@@ -31,6 +32,7 @@ from syncs.errors import Classification, error_classify
 from syncs.inbox import (
     NewEvent,
     event_complete,
+    event_defer,
     event_fail,
     events_claim,
     events_record,
@@ -43,6 +45,22 @@ from syncs.services import sync_error_record
 from syncs.twoway import target_records_sync
 
 logger = logging.getLogger(__name__)
+
+
+class InboxDeferred(Exception):
+    """A system rate-limited us: the events of the batch wait in the inbox, whole, until the
+    pause it asked for is over. Throttling says nothing about the records, so it is no
+    record's error and costs no attempt."""
+
+    def __init__(self, error: RateLimited) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.until = timezone.now() + timedelta(seconds=error.retry_after or 0)
+
+    @property
+    def reason(self) -> str:
+        when = timezone.localtime(self.until).strftime("%H:%M:%S")
+        return f"Rate limited ({self.error.message}); waits until {when}."
 
 
 def _run_kind(events: Iterable[ChangeEvent]) -> str:
@@ -119,6 +137,14 @@ def _sync_flow_events(
             else:
                 records_sync(ctx, found)
                 _gone_at_source(ctx, [i for i in ids if i not in records])
+        except RateLimited as exc:
+            deferred = InboxDeferred(exc)
+            fatal = f"{deferred.reason} The {len(ids)} records are back in the inbox."
+            if ctx is None:
+                run_finish(run, counts=RunCounts(read=len(ids)), fatal=fatal)
+            else:
+                run_close(ctx, calls, fatal=fatal)
+            raise deferred from exc
         except ConnectorError as exc:
             _events_errors(flow, run, events, _flow_failure(flow, exc), records)
             if ctx is None:
@@ -209,6 +235,8 @@ def _events_sync(connection: Connection, entity: str, events: list[ChangeEvent])
     if ids and connection.status in USABLE and any(flow_blocked(f) is None for f in flows):
         try:
             records = {r.id: r for r in adapter_for(connection).fetch(entity, ids)}
+        except RateLimited as exc:
+            raise InboxDeferred(exc) from exc
         except ConnectorError as exc:
             records = exc  # each flow records why its records could not be read
     for flow in flows:
@@ -225,17 +253,29 @@ def inbox_process(*, owner: str | None = None, limit: int = 200) -> int:
     for event in events:
         groups[(event.connection_id, event.entity)].append(event)
     connections = Connection.objects.in_bulk({key[0] for key in groups})
-    for (connection_id, entity), group in groups.items():
-        try:
-            _events_sync(connections[connection_id], entity, group)
-        except Exception as exc:  # a bug, not a vendor failure: back to the inbox, not lost
-            logger.warning("Changes to %s on connection %s failed: %s", entity, connection_id, exc)
-            for event in group:
-                event_fail(event, owner=owner, error=exc, retry=not isinstance(exc, AuthError))
-            continue
-        for event in group:
-            event_complete(event, owner=owner)
+    with heartbeat.leases_held(owner):
+        for (connection_id, entity), group in groups.items():
+            _group_process(connections[connection_id], entity, group, owner)
     return len(events)
+
+
+def _group_process(
+    connection: Connection, entity: str, group: list[ChangeEvent], owner: str
+) -> None:
+    try:
+        _events_sync(connection, entity, group)
+    except InboxDeferred as deferred:
+        logger.info("Changes to %s on connection %s wait: %s", entity, connection.pk, deferred)
+        for event in group:
+            event_defer(event, owner=owner, until=deferred.until, reason=deferred.reason)
+        return
+    except Exception as exc:  # a bug, not a vendor failure: back to the inbox, not lost
+        logger.warning("Changes to %s on connection %s failed: %s", entity, connection.pk, exc)
+        for event in group:
+            event_fail(event, owner=owner, error=exc, retry=not isinstance(exc, AuthError))
+        return
+    for event in group:
+        event_complete(event, owner=owner)
 
 
 def inbox_drain(*, budget: timedelta = timedelta(seconds=60), limit: int = 200) -> int:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from syncs import heartbeat
 from syncs.mapping import payload_canonical
 from syncs.models import AuditEntry, RecordLink, SyncFlow, SyncRun
 
@@ -49,13 +51,28 @@ class RunCounts:
 
 
 def run_start(*, flow: SyncFlow, kind: str, triggered_by: str = "") -> SyncRun:
-    """Open a run. Raises RunAlreadyRunning for a second scheduled or historical run of one
-    flow (the database refuses it, so two workers cannot both start one)."""
-    try:
-        with transaction.atomic():
-            return SyncRun.objects.create(flow=flow, kind=kind, triggered_by=triggered_by[:150])
-    except IntegrityError:
-        raise RunAlreadyRunning(f"A {kind} run of {flow} is already running.") from None
+    """Open a run; it beats while this worker works on it (`syncs.heartbeat`). Raises
+    RunAlreadyRunning for a second scheduled or historical run of one flow while the first
+    is alive (the database refuses it, so two workers cannot both start one); a first one
+    whose worker has died is marked dead and this one starts."""
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                run = SyncRun.objects.create(flow=flow, kind=kind, triggered_by=triggered_by[:150])
+        except IntegrityError:
+            if not runs_abandon_dead(flow=flow, kind=kind):
+                break
+            continue
+        heartbeat.run_alive(run.pk)
+        return run
+    raise RunAlreadyRunning(f"A {kind} run of {flow} is already running.")
+
+
+def runs_alive() -> QuerySet[SyncRun]:
+    """Running runs whose worker still beats."""
+    return SyncRun.objects.filter(
+        status=SyncRun.Status.RUNNING, heartbeat_at__gte=timezone.now() - heartbeat.dead_after()
+    )
 
 
 def _run_status(counts: RunCounts, fatal: str) -> str:
@@ -91,21 +108,38 @@ def run_finish(
         "error_summary": "\n".join(part for part in (fatal, error_summary) if part),
     }
     updated = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(**values)
+    heartbeat.run_gone(run.pk)
     if updated:
         run.refresh_from_db()
     return bool(updated)
 
 
-def runs_abandon_stale(*, older_than: timedelta) -> int:
-    """Fail runs still `running` long after any worker would have finished them (the worker
-    died), so the next poll or backfill of their flow can start. Returns how many."""
+def runs_abandon_dead(*, flow: SyncFlow | None = None, kind: str = "") -> int:
+    """Mark dead the running runs whose worker stopped beating (killed, crashed, timed out), so
+    their flow's next poll or historical sync can start; the work they held resumes by itself
+    (a history from the position it had recorded, events when their lease lapses). Returns
+    how many. `flow` and `kind` narrow it to one flow's runs of one kind."""
     now = timezone.now()
-    stale = SyncRun.objects.filter(status=SyncRun.Status.RUNNING, started_at__lt=now - older_than)
-    return stale.update(
-        status=SyncRun.Status.FAILED,
-        finished_at=now,
-        error_summary="Abandoned: the worker stopped before finishing this run.",
+    dead = SyncRun.objects.filter(
+        status=SyncRun.Status.RUNNING, heartbeat_at__lt=now - heartbeat.dead_after()
     )
+    if flow is not None:
+        dead = dead.filter(flow=flow)
+    if kind:
+        dead = dead.filter(kind=kind)
+    marked = 0
+    for run in dead.only("pk", "started_at", "heartbeat_at"):
+        when = timezone.localtime(run.heartbeat_at).strftime("%H:%M:%S")
+        marked += SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+            status=SyncRun.Status.FAILED,
+            finished_at=max(now, run.started_at),
+            duration=max(now, run.started_at) - run.started_at,
+            error_summary=(
+                f"Stopped: its worker stopped answering (last heartbeat at {when}). "
+                "The work it held resumes by itself."
+            ),
+        )
+    return marked
 
 
 def link_save(
@@ -132,18 +166,24 @@ def link_save(
     }
     values: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     values["last_synced_at"] = synced_at or timezone.now()
-    try:
-        with transaction.atomic():
-            link, _ = RecordLink.objects.update_or_create(
-                flow=flow, source_id=source_id, defaults=values
-            )
-    except IntegrityError:
-        other = RecordLink.objects.filter(flow=flow, target_id=target_id).first()
-        raise LinkConflict(
-            f"{target_id} is already linked to {other.source_id if other else 'another record'} "
-            f"in {flow}."
-        ) from None
-    return link
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                link, _ = RecordLink.objects.update_or_create(
+                    flow=flow, source_id=source_id, defaults=values
+                )
+            return link
+        except IntegrityError:
+            # Another worker linked this source record a moment ago: update theirs. Only a
+            # target already linked to another source record is a conflict.
+            if RecordLink.objects.filter(flow=flow, source_id=source_id).exists():
+                continue
+            break
+    other = RecordLink.objects.filter(flow=flow, target_id=target_id).first()
+    raise LinkConflict(
+        f"{target_id} is already linked to {other.source_id if other else 'another record'} "
+        f"in {flow}."
+    )
 
 
 def _flatten(payload: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

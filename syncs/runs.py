@@ -13,14 +13,17 @@ from typing import Any
 from django.utils import timezone
 
 from connectors.adapter import Adapter, Record
-from connectors.exceptions import ConnectorError
+from connectors.exceptions import ConnectorError, RateLimited
 from connectors.http import count_calls
 from connectors.registry import adapter_for
+from syncs import heartbeat
 from syncs.engine import (
     POLL_OVERLAP,
     FlowContext,
+    HistoryWaiting,
     flow_blocked,
     flow_context,
+    flow_dependencies,
     records_sync,
     run_close,
 )
@@ -32,6 +35,7 @@ from syncs.services import (
     flow_history_advance,
     flow_history_finish,
     flow_history_interrupt,
+    flow_history_wait,
 )
 
 # Records a resumed historical sync reads again before where it stopped: deletions meanwhile
@@ -48,24 +52,40 @@ def _run_pages(
     after_all: Callable[[FlowContext], None] | None = None,
 ) -> SyncRun:
     """Sync every page `pages(source)` lists; `after_page(page)` runs once each page is
-    recorded (to move a cursor), `after_all(ctx)` once every page is. A vendor failure ends the
-    run, recorded."""
+    recorded (to move a cursor), `after_all(ctx)` once every page is. Any failure ends the run
+    with its reason and is raised on; a historical sync that must wait for another ends its
+    run with the reason too."""
     with count_calls() as calls:
         try:
             ctx = flow_context(flow, run)
-        except ConnectorError as exc:
-            run_finish(run, counts=RunCounts(), fatal=str(exc))
+        except Exception as exc:
+            run_finish(run, counts=RunCounts(), fatal=_reason(exc))
             raise
         try:
             for page in pages(ctx.source):
                 records_sync(ctx, page)
                 after_page(page)
+                heartbeat.beat()
             if after_all is not None:
                 after_all(ctx)
-        except ConnectorError as exc:
-            run_close(ctx, calls, fatal=str(exc))
+        except HistoryWaiting as exc:
+            run_finish(
+                ctx.run,
+                counts=ctx.counts,
+                source_api_calls=calls[flow.source.system],
+                target_api_calls=calls[flow.target.system],
+                error_summary=str(exc),
+            )
+            raise
+        except Exception as exc:
+            run_close(ctx, calls, fatal=_reason(exc))
             raise
     return run_close(ctx, calls)
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a run stopped, for the admin: a vendor's own words, or what broke in ours."""
+    return str(exc) if isinstance(exc, ConnectorError) else f"{type(exc).__name__}: {exc}"
 
 
 def _cursor_since(flow: SyncFlow, side: str) -> datetime | None:
@@ -161,13 +181,21 @@ def flow_target_cursor_start(flow: SyncFlow, *, at: datetime | None = None) -> N
     flow_cursor_advance(flow, side="target", position={"modified_since": at.isoformat()})
 
 
-def flow_history_run(flow: SyncFlow, *, triggered_by: str = "admin") -> SyncRun:
+def flow_history_run(flow: SyncFlow, *, triggered_by: str = "admin") -> SyncRun | None:
     """The historical sync from `history_since` to now, counted first (where the source can
     say how many) so the admin shows a percentage, and recorded page by page.
 
     Resumable: run again after a crash, it lists from the position it had reached, less
     `HISTORY_OVERLAP` records in case some before that position were deleted meanwhile (a
-    record read twice is not written twice)."""
+    record read twice is not written twice). While a flow it depends on (the Accounts of
+    these Contacts) has a historical sync of its own running, it waits for it: None, and the
+    flow says so; it goes on when that one finishes. Every failure ends it with its reason:
+    a passing one (an outage) resumes by itself, a rate limit waits without counting against
+    it, anything else fails it."""
+    busy = [f for f in flow_dependencies(flow) if f.history_state == SyncFlow.HistoryState.RUNNING]
+    if busy:
+        flow_history_wait(flow, note=str(HistoryWaiting(busy[0])))
+        return None
     since = datetime.combine(flow.history_since or date(2000, 1, 1), time.min, tzinfo=UTC)
     reached = int(flow.history_cursor.get("start_position") or 1)  # 1-based, as QBO counts
     position = max(1, reached - HISTORY_OVERLAP)
@@ -190,11 +218,20 @@ def flow_history_run(flow: SyncFlow, *, triggered_by: str = "admin") -> SyncRun:
 
     try:
         run = _run_pages(flow, run, pages=pages, after_page=advance)
+    except HistoryWaiting as waiting:
+        flow_history_wait(flow, note=str(waiting))
+        return run
+    except RateLimited as exc:
+        flow_history_interrupt(flow, error=str(exc), counted=False)
+        raise
     except ConnectorError as exc:
         if exc.transient:
             flow_history_interrupt(flow, error=str(exc))
         else:
             flow_history_finish(flow, error=str(exc))
+        raise
+    except Exception as exc:
+        flow_history_finish(flow, error=_reason(exc))
         raise
     flow_history_finish(flow)
     if not (flow.cursor.get("source") or {}).get("modified_since"):

@@ -17,6 +17,7 @@ from connectors.models import Connection
 from syncs.defaults import DEFAULT_FLOWS, default_flow_for
 from syncs.errors import Classification, backoff_for
 from syncs.models import OPEN_STATUSES, ErrorCategory, FieldMapping, SyncError, SyncFlow, SyncRun
+from syncs.records import runs_alive
 
 SYNC_ERROR_MAX_AUTO_RETRIES = 8
 SIDES = ("source", "target")
@@ -163,11 +164,12 @@ def flow_history_advance(
     return bool(updated)
 
 
-def flow_history_interrupt(flow: SyncFlow, *, error: str) -> bool:
-    """A passing failure (throttling, an outage) stopped the running historical sync: it stays
+def flow_history_interrupt(flow: SyncFlow, *, error: str, counted: bool = True) -> bool:
+    """A passing failure (an outage, throttling) stopped the running historical sync: it stays
     running, says why, and the sweep starts it again from where it stopped, up to
-    `HISTORY_INTERRUPTIONS` times in a row without progress; after that it has failed."""
-    interruptions = int(flow.history_cursor.get("interruptions", 0)) + 1
+    `HISTORY_INTERRUPTIONS` times in a row without progress; after that it has failed. A
+    rate limit is not `counted`: the vendor's quota, not the sync, decides when it goes on."""
+    interruptions = int(flow.history_cursor.get("interruptions", 0)) + int(counted)
     if interruptions >= HISTORY_INTERRUPTIONS:
         return flow_history_finish(
             flow, error=f"{error} (stopped {interruptions} times in a row without progress)"
@@ -179,6 +181,16 @@ def flow_history_interrupt(flow: SyncFlow, *, error: str) -> bool:
         history_error=f"{error} (resumes by itself)",
         updated_at=timezone.now(),
     )
+    flow.refresh_from_db()
+    return bool(updated)
+
+
+def flow_history_wait(flow: SyncFlow, *, note: str) -> bool:
+    """The running historical sync waits for another one (a flow it depends on): it stays
+    running and says so; it goes on when that one is done, or at the sweep after."""
+    updated = SyncFlow.objects.filter(
+        pk=flow.pk, history_state=SyncFlow.HistoryState.RUNNING
+    ).update(history_error=note, updated_at=timezone.now())
     flow.refresh_from_db()
     return bool(updated)
 
@@ -195,11 +207,10 @@ def flow_history_finish(flow: SyncFlow, *, error: str = "") -> bool:
 
 
 def flows_history_stalled(*, quiet_for: timedelta = HISTORY_STALL) -> QuerySet[SyncFlow]:
-    """Running historical syncs nobody is working on: interrupted, or their worker died (its
-    run has been given up) or lost the task. Quiet for `quiet_for`, with no run in progress."""
-    working = SyncRun.objects.filter(
-        kind=SyncRun.Kind.HISTORICAL, status=SyncRun.Status.RUNNING
-    ).values("flow_id")
+    """Running historical syncs nobody is working on: interrupted, waiting, or their worker
+    died or lost the task. Quiet for `quiet_for`, with no live run (one whose worker still
+    beats) in progress."""
+    working = runs_alive().filter(kind=SyncRun.Kind.HISTORICAL).values("flow_id")
     return SyncFlow.objects.filter(
         history_state=SyncFlow.HistoryState.RUNNING, updated_at__lt=timezone.now() - quiet_for
     ).exclude(pk__in=working)
@@ -306,14 +317,15 @@ def sync_errors_ignore(queryset: QuerySet[SyncError]) -> int:
     )
 
 
-def sync_errors_due(*, now: datetime | None = None, limit: int = 100) -> list[SyncError]:
-    """Errors retrying by themselves whose time has come, oldest due first, on active flows."""
-    return list(
+def sync_errors_due(*, now: datetime | None = None) -> QuerySet[SyncError]:
+    """Errors retrying by themselves whose time has come, oldest due first, on active flows.
+    All of them: the vendors' quotas pace the retries, not a cap here."""
+    return (
         SyncError.objects.filter(
             status=SyncError.Status.RETRYING,
             next_retry_at__lte=now or timezone.now(),
             flow__state=SyncFlow.State.ACTIVE,
         )
-        .select_related("flow")
-        .order_by("next_retry_at", "pk")[:limit]
+        .select_related("flow__source", "flow__target")
+        .order_by("next_retry_at", "pk")
     )

@@ -22,10 +22,11 @@ from connectors.models import Connection
 from connectors.oauth import connection_access_token
 from connectors.zoho_crm.channels import channels_ensure_for_flows
 from connectors.zoho_crm.channels import channels_renew as channels_renew_due
+from syncs.engine import flow_dependencies
 from syncs.inbox import events_sweep
 from syncs.live import inbox_drain
 from syncs.models import ErrorCategory, SyncError, SyncFlow, SyncRun
-from syncs.records import RunAlreadyRunning, runs_abandon_stale
+from syncs.records import RunAlreadyRunning, runs_abandon_dead
 from syncs.runs import flow_history_run, flow_poll, sync_errors_retry
 from syncs.services import flows_history_stalled, sync_errors_due
 
@@ -33,8 +34,8 @@ logger = logging.getLogger(__name__)
 
 WAKE_DEBOUNCE_SECONDS = 2
 BURST_WINDOW_SECONDS = 1.5
-STALE_RUN_AFTER = timedelta(hours=2)
 REFRESH_AHEAD = timedelta(minutes=15)
+RETRY_CHUNK = 500
 
 
 def inbox_wake() -> None:
@@ -51,9 +52,10 @@ def inbox_drain_task() -> int:
 
 
 def inbox_sweep() -> int:
-    """Every minute: fail runs whose worker died, start again the historical syncs nobody is
-    working on, and drain what a lost task left waiting."""
-    runs_abandon_stale(older_than=STALE_RUN_AFTER)
+    """Every minute: mark dead the runs whose worker stopped beating, start again the
+    historical syncs nobody is working on (from the position they had recorded), and drain
+    what a lost task or a dead worker left waiting."""
+    runs_abandon_dead()
     for flow_id in flows_history_stalled().values_list("pk", flat=True):
         flow_history_start_async(flow_id)
     waiting = events_sweep()
@@ -71,7 +73,7 @@ def _flow_task(run_flow: Callable[[SyncFlow], SyncRun | None], flow_id: int) -> 
         return "already running"
     except ConnectorError as exc:
         return f"failed: {exc}"
-    return f"run {run.pk}" if run else "blocked"
+    return f"run {run.pk}" if run else "blocked or waiting"
 
 
 def flow_poll_task(flow_id: int) -> str:
@@ -95,7 +97,24 @@ def flow_history_task(flow_id: int) -> str:
         pk=flow_id, history_state=SyncFlow.HistoryState.RUNNING
     ).exists():
         return "no historical sync to run"
-    return _flow_task(flow_history_run, flow_id)
+    try:
+        outcome = _flow_task(flow_history_run, flow_id)
+    finally:
+        _history_dependents_start(flow_id)
+    return outcome
+
+
+def _history_dependents_start(flow_id: int) -> None:
+    """A historical sync that has ended lets the ones waiting for it go on at once."""
+    flow = SyncFlow.objects.select_related("source", "target").get(pk=flow_id)
+    if flow.history_state == SyncFlow.HistoryState.RUNNING:
+        return
+    waiting = SyncFlow.objects.filter(history_state=SyncFlow.HistoryState.RUNNING).exclude(
+        pk=flow_id
+    )
+    for other in waiting.select_related("source", "target"):
+        if any(dependency.pk == flow_id for dependency in flow_dependencies(other)):
+            flow_history_start_async(other.pk)
 
 
 def tokens_refresh() -> int:
@@ -119,7 +138,6 @@ def tokens_refresh() -> int:
 def sync_errors_retry_due() -> int:
     """Transient errors whose backoff is over, and errors whose cause is gone (a reconnected
     connection, a resumed flow), are queued again."""
-    due = sync_errors_due()
     unblocked = SyncError.objects.filter(
         status=SyncError.Status.OPEN,
         category__in=(ErrorCategory.AUTH, ErrorCategory.PAUSED),
@@ -127,7 +145,13 @@ def sync_errors_retry_due() -> int:
         flow__source__status=Connection.Status.CONNECTED,
         flow__target__status=Connection.Status.CONNECTED,
     ).exclude(Q(source_id=""))
-    return sync_errors_retry([*due, *unblocked.select_related("flow__source")[:500]])
+    # Every due error goes, however many there are, in chunks of one inbox insert each.
+    ids = [*sync_errors_due().values_list("pk", flat=True), *unblocked.values_list("pk", flat=True)]
+    queued = 0
+    for start in range(0, len(ids), RETRY_CHUNK):
+        chunk = SyncError.objects.filter(pk__in=ids[start : start + RETRY_CHUNK])
+        queued += sync_errors_retry(chunk.select_related("flow__source", "flow__target"))
+    return queued
 
 
 def flow_history_start_async(flow_id: int) -> None:

@@ -33,7 +33,7 @@ from syncs.mapping import (
     payload_hash,
 )
 from syncs.models import AuditEntry, FieldMapping, RecordLink, SyncFlow
-from syncs.records import RunCounts, audit_record, link_save
+from syncs.records import LinkConflict, RunCounts, audit_record, link_save
 from syncs.services import sync_error_record, sync_error_resolve
 from syncs.transforms import is_blank
 
@@ -410,11 +410,79 @@ def target_records_sync(ctx: FlowContext, records: Sequence[Record]) -> None:
             link = links[by_source[source.id]]
             planned.append(Planned(source, mapped[0], mapped[1], link, link.target_id))
     pairs_sync(ctx, planned, current=changed)
-    new = [r for r in records if r.id not in links]
+    new = _carrying_source_ids(ctx, [r for r in records if r.id not in links])
     if new and ctx.flow.options.get("create_in_source"):
         _source_create(ctx, new)
     elif new:
         ctx.counts += RunCounts(skipped=len(new))
+
+
+def _carrying_source_ids(ctx: FlowContext, records: list[Record]) -> list[Record]:
+    """Unlinked target records that carry a source id in the flow's id field (`QBO_Id`) were
+    written by this flow, by a run that stopped before it recorded their links: each is linked
+    to its source record and merged with it, never created in the source a second time.
+    Returns the records that are new at the target."""
+    from syncs.engine import Planned, payload_for, references_prepare
+
+    external = ctx.matcher.fields.external_field
+    carrying = {str(r.data.get(external)): r for r in records if external and r.data.get(external)}
+    if not carrying:
+        return records
+    taken = set(
+        RecordLink.objects.filter(flow=ctx.flow, source_id__in=list(carrying)).values_list(
+            "source_id", flat=True
+        )
+    )
+    sources = ctx.source.fetch(ctx.flow.source_entity, [i for i in carrying if i not in taken])
+    references_prepare(ctx, sources)
+    planned = []
+    for source in sources:
+        target = carrying[source.id]
+        link = _link_found(ctx, source, target, external)
+        mapped = payload_for(ctx, source) if link is not None else None
+        if mapped is not None:
+            planned.append(Planned(source, mapped[0], mapped[1], link, target.id))
+    pairs_sync(ctx, planned, current={p.target_id: carrying[p.record.id] for p in planned})
+    # Carrying an id the source does not hold (deleted there), or one linked to another target
+    # record: not new at the target either; creating it in the source would duplicate it.
+    ctx.counts += RunCounts(skipped=len(carrying) - len(planned))
+    return [r for r in records if not (external and r.data.get(external))]
+
+
+def _link_found(
+    ctx: FlowContext, source: Record, target: Record, external: str
+) -> RecordLink | None:
+    """Link a target record to the source record whose id it carries, with an audit entry
+    saying why. Nothing both sides agreed on is known, so the merge that follows settles any
+    field the two hold differently by the flow's system of truth."""
+    note = (
+        f"Linked: the {ctx.flow.target.get_system_display()} record carries "
+        f"{ctx.flow.source.get_system_display()} id {source.id} in {external} (written by an "
+        "earlier run that stopped before recording its link)."
+    )
+    try:
+        with transaction.atomic():
+            link = link_save(
+                flow=ctx.flow,
+                source_id=source.id,
+                target_id=target.id,
+                source_version="",
+                target_version=target.version,
+                target_hash="",
+                target_payload={},
+            )
+            audit_record(
+                flow=ctx.flow,
+                run=ctx.run,
+                action=AuditEntry.Action.SKIP,
+                source_id=source.id,
+                target_id=target.id,
+                link=link,
+                note=note,
+            )
+    except LinkConflict:
+        return None
+    return link
 
 
 def _source_create(ctx: FlowContext, records: list[Record]) -> None:
@@ -433,7 +501,15 @@ def _source_create(ctx: FlowContext, records: list[Record]) -> None:
             classification = Classification(mapped.problems[0].category, False, message)
             _target_side_error(ctx, record, classification, mapped.payload)
             continue
-        items.append(WriteItem(key=record.id, payload=mapped.payload))
+        items.append(
+            WriteItem(
+                key=record.id,
+                payload=mapped.payload,
+                # A repeat of this create (a crash before its link was recorded) gets the
+                # record the first one made.
+                idempotency_key=f"flow-{ctx.flow.pk}:{record.id}:{record.version}",
+            )
+        )
         by_key[record.id] = (record, mapped.payload)
     if not items:
         return

@@ -30,7 +30,7 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Records every POST and answers `status`."""
+    """Records every request (GET and POST) and answers `status`."""
 
     url: str = ""
     requests: list[Received] = field(default_factory=list)
@@ -45,6 +45,11 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             record.requests.append(Received(self.path, dict(self.headers), body))
+            self.send_response(record.status)
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            record.requests.append(Received(self.path, dict(self.headers), b""))
             self.send_response(record.status)
             self.end_headers()
 

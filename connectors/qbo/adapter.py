@@ -6,6 +6,7 @@ Reads prefer CDC (one call for many changes, deletions included) and fall back t
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -15,7 +16,7 @@ from typing import Any
 from django.utils import timezone
 
 from connectors.adapter import Record, WriteItem, WriteOutcome, payload_rebase
-from connectors.exceptions import ConnectorError
+from connectors.exceptions import ConnectorError, RateLimited
 from connectors.models import Connection
 from connectors.qbo.client import BatchResult, QboClient, QboRecord, qbo_quote, qbo_timestamp
 from syncs.errors import error_classify
@@ -171,20 +172,40 @@ class QboAdapter:
     def write(self, entity: str, items: Sequence[WriteItem]) -> list[WriteOutcome]:
         """Create or update in batches, an outcome per item in the order of `items`.
 
-        An update QBO finds stale (5010: the record changed after we read it) is re-read and
+        Creates that carry an idempotency key go first, one call each with a `requestid` of
+        their own (`_create_once`). An update QBO finds stale (5010: the record changed after we read it) is re-read and
         re-sent with the fresh SyncToken, up to `STALE_ATTEMPTS` sends in all. The sparse
         payload names only our fields, so the other writer's changes to the rest stay; an item
         with a `base` is rebased on the re-read record, so a field the other writer changed
         too is settled by the item's `on_conflict` and named in the outcome's `conflicts`."""
-        writes = [(item, item.target_version) for item in items]
-        results = self._send(entity, writes)
-        outcomes = [_outcome(item, result) for item, result in zip(items, results, strict=True)]
+        keyed = {n for n, item in enumerate(items) if not item.target_id and item.idempotency_key}
+        created = {n: self._create_once(entity, items[n]) for n in sorted(keyed)}
+        writes = [(item, item.target_version) for n, item in enumerate(items) if n not in keyed]
+        results = iter(self._send(entity, writes))
+        outcomes = [
+            created[n] if n in keyed else _outcome(item, next(results))
+            for n, item in enumerate(items)
+        ]
         stale = _stale_updates(items, outcomes, range(len(items)))
         for _ in range(STALE_ATTEMPTS - 1):
             if not stale:
                 break
             stale = self._resend_stale(entity, items, stale, outcomes)
         return outcomes
+
+    def _create_once(self, entity: str, item: WriteItem) -> WriteOutcome:
+        """A create with a `requestid` derived from the item's idempotency key: repeated after a
+        crash, QuickBooks answers with the record the first attempt made. One call each (a
+        batch's requestid covers the whole batch, whose make-up a repeat need not share)."""
+        realm = self.client.connection.realm_id
+        digest = hashlib.sha256(f"{realm}:{entity}:{item.idempotency_key}".encode()).hexdigest()
+        try:
+            record = self.client.create(entity, dict(item.payload), request_id=digest[:36])
+        except RateLimited:
+            raise  # the whole write waits; nothing after this create has been sent
+        except ConnectorError as exc:
+            return WriteOutcome(key=item.key, ok=False, error=exc)
+        return _written(item, record)
 
     def _send(self, entity: str, writes: Sequence[tuple[WriteItem, str]]) -> list[BatchResult]:
         """One round of batches. Each round has its own `requestid`: QBO answers a repeated

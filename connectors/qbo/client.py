@@ -31,6 +31,8 @@ PRODUCTION_URL = "https://quickbooks.api.intuit.com"
 SANDBOX_URL = "https://sandbox-quickbooks.api.intuit.com"
 # Intuit allows 500 requests a minute per company; keep headroom for the customer's other apps.
 CALLS_PER_MINUTE = 450
+# Intuit documents no Retry-After on its 429s, only "wait 60 seconds before retrying".
+THROTTLE_PAUSE = 60.0
 
 AUTH_CODES = {"3200", "3201", "120", "3100"}
 QUERY_PAGE_SIZE = 1000  # the most QBO returns per query page
@@ -195,7 +197,12 @@ class QboClient:
             else PRODUCTION_URL
         )
         self.base_url = (connection.api_base_url or default).rstrip("/")
-        self.api = ApiSession(connection, parse_error=qbo_error, calls_per_minute=CALLS_PER_MINUTE)
+        self.api = ApiSession(
+            connection,
+            parse_error=qbo_error,
+            calls_per_minute=CALLS_PER_MINUTE,
+            throttle_pause=THROTTLE_PAUSE,
+        )
 
     def _url(self, path: str) -> str:
         return f"{self.base_url}/v3/company/{self.connection.realm_id}/{path}"

@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from typing import Any
+
+from connectors.bodies import BodyRejected, json_loads_bounded
 
 OPERATIONS = {
     "create": "create",
@@ -127,9 +128,9 @@ def _entity_name(lowered: str) -> str:
 def events_parse(body: bytes) -> list[QboWebhookEvent]:
     """The events in a delivery, in either format; `MalformedDelivery` for anything else."""
     try:
-        decoded = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedDelivery("the body is not JSON") from exc
+        decoded = json_loads_bounded(body)
+    except BodyRejected as exc:
+        raise MalformedDelivery(str(exc)) from exc
     try:
         if isinstance(decoded, list):
             return _cloudevents(decoded)

@@ -15,6 +15,7 @@ from django_q.tasks import async_task
 
 from connectors.http import build_session
 from connectors.sandbox.models import OutboundDelivery, RequestLog
+from connectors.sandbox.redact import redact
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +93,12 @@ def _log_attempt(delivery: OutboundDelivery, started: float) -> None:
         method="POST",
         path=url.path[:500],
         endpoint=f"POST {url.path} (webhook out)"[:200],
-        query=url.query[:2000],
+        query=redact(url.query)[:2000],
         status=delivery.last_status_code or 0,
         duration_ms=int((time.monotonic() - started) * 1000),
-        request_body=delivery.body[:4000],
-        response_body=delivery.last_error[:4000],
+        # A CRM notification carries the channel token our receiver checks: never logged.
+        request_body=redact(delivery.body[:4000]),
+        response_body=redact(delivery.last_error[:4000]),
         note=f"Webhook sent to {url.netloc}, attempt {delivery.attempts}",
     )
 

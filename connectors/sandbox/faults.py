@@ -18,12 +18,9 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from connectors.sandbox.models import FaultProfile, InFlight, RateWindow, RequestLog
+from connectors.sandbox.redact import redact
 
 BODY_LOG_LIMIT = 4000
-# Codes, tokens and secrets in logged bodies, JSON or form-encoded, are replaced by a marker:
-# even fake credentials do not belong in a log a newcomer browses.
-_SECRET_JSON = re.compile(r'("(?:access_token|refresh_token|client_secret|token)"\s*:\s*)"[^"]*"')
-_SECRET_FORM = re.compile(r"((?:^|&)(?:access_token|refresh_token|client_secret|code|token)=)[^&]*")
 _ID_SEGMENT = re.compile(r"/(\d+|[0-9a-f]{8,}[-0-9a-f]*)(?=/|$)")
 
 View = Callable[..., HttpResponse]
@@ -61,13 +58,11 @@ def sandbox_endpoint(
     return decorate
 
 
-def redact(text: str) -> str:
-    return _SECRET_FORM.sub(r"\1[redacted]", _SECRET_JSON.sub(r'\1"[redacted]"', text))
-
-
 def request_log(
     vendor: str, request: HttpRequest, response: HttpResponse, *, started: float, request_body: str
 ) -> None:
+    """Log one answered request; codes, tokens and secrets in it are redacted before they are
+    stored, so even the database holds none of them."""
     content = b"" if getattr(response, "streaming", False) else response.content
     RequestLog.objects.create(
         vendor=vendor,

@@ -17,6 +17,7 @@ from connectors.zoho_crm.client import zoho_api_base
 
 # Zoho Books allows 100 requests a minute per organization.
 CALLS_PER_MINUTE = 90
+THROTTLE_PAUSE = 60.0  # the limit is per minute; Zoho sends no Retry-After
 AUTH_CODES = {"14", "57"}
 
 
@@ -60,6 +61,7 @@ class ZohoBooksClient:
             parse_error=books_error,
             auth_scheme="Zoho-oauthtoken",
             calls_per_minute=CALLS_PER_MINUTE,
+            throttle_pause=THROTTLE_PAUSE,
         )
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:

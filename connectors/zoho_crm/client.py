@@ -22,6 +22,8 @@ PAGE_SIZE = 200  # the most a GET returns
 WRITE_CHUNK = 100  # the most records one insert/update/upsert takes
 IDS_PER_GET = 100
 MAX_FIELDS = 50  # `fields` takes at most 50 API names
+THROTTLE_PAUSE = 10.0  # a concurrency 429: the other requests finish within seconds
+CREDITS_SPENT_PAUSE = 900.0  # the day's API credits are spent: look again in 15 minutes
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,14 @@ def crm_error(response: requests.Response) -> ConnectorError | None:
     message = str(body.get("message", "")) if isinstance(body, dict) else response.text[:200]
     kwargs = {"system": "zoho_crm", "code": code, "status": response.status_code, "details": body}
     if response.status_code == 429 or code == "TOO_MANY_REQUESTS":
-        return RateLimited(message or "Zoho CRM is throttling requests", **kwargs)
+        # Zoho sends no Retry-After. A spent day's credits come back slowly: pause long,
+        # rather than spend the next ones on retries; a concurrency limit clears in seconds.
+        daily = "24 hour" in message.lower()
+        return RateLimited(
+            message or "Zoho CRM is throttling requests",
+            retry_after=CREDITS_SPENT_PAUSE if daily else None,
+            **kwargs,
+        )
     default = response_error_default(response, system="zoho_crm")
     if default is not None:
         return default
@@ -128,7 +137,12 @@ class ZohoCrmClient:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.base_url = zoho_api_base(connection) + "/crm/v8"
-        self.api = ApiSession(connection, parse_error=crm_error, auth_scheme="Zoho-oauthtoken")
+        self.api = ApiSession(
+            connection,
+            parse_error=crm_error,
+            auth_scheme="Zoho-oauthtoken",
+            throttle_pause=THROTTLE_PAUSE,
+        )
 
     def get(
         self, path: str, *, headers: dict[str, str] | None = None, **params: Any

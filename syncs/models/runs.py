@@ -44,6 +44,7 @@ class SyncRun(models.Model):
         FORCE = "force", "Force sync"
         RETRY = "retry", "Retry"
         DRY_RUN = "dry_run", "Dry run"
+        DEPENDENCY = "dependency", "Dependency"
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
@@ -55,6 +56,10 @@ class SyncRun(models.Model):
     kind = models.CharField(max_length=12, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(default=timezone.now)
+    heartbeat_at = models.DateTimeField(
+        default=timezone.now,
+        help_text="When its worker last said it was alive; a running run that stops beating is dead.",
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     duration = models.DurationField(null=True, blank=True)
     read_count = models.PositiveIntegerField(default=0)
@@ -83,7 +88,10 @@ class SyncRun(models.Model):
                 name="syncrun_finishes_after_start",
             ),
         ]
-        indexes = [models.Index(fields=["flow", "-started_at"], name="syncrun_flow_recent_idx")]
+        indexes = [
+            models.Index(fields=["flow", "-started_at"], name="syncrun_flow_recent_idx"),
+            models.Index(fields=["status", "heartbeat_at"], name="syncrun_heartbeat_idx"),
+        ]
 
     def __str__(self) -> str:
         when = timezone.localtime(self.started_at).strftime("%Y-%m-%d %H:%M")

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import requests
 import responses
+from django.utils import timezone
 
 from connectors.exceptions import (
     AuthError,
@@ -101,16 +102,54 @@ def test_429_waits_the_retry_after_then_succeeds(qbo, mock_http, sleeps):
     mock_http.get(COMPANY_INFO, status=429, body=THROTTLE_XML, headers={"Retry-After": "7"})
     mock_http.get(COMPANY_INFO, json=qbo_company_info_body())
     assert QboClient(qbo).ping() == "Sandbox Company_US_1"
-    assert sleeps == [7.0]
+    assert sum(sleeps) == pytest.approx(7, abs=0.5)
+    qbo.refresh_from_db()
+    assert qbo.throttled_until is not None
 
 
-def test_429_without_retry_after_backs_off_with_growing_jitter(qbo, mock_http, sleeps):
+def test_429_without_retry_after_pauses_the_connection_for_intuits_minute(qbo, mock_http, sleeps):
     for _ in range(3):
         mock_http.get(COMPANY_INFO, status=429, body=THROTTLE_XML, content_type="application/xml")
     mock_http.get(COMPANY_INFO, json=qbo_company_info_body())
     assert QboClient(qbo).ping() == "Sandbox Company_US_1"
-    assert len(sleeps) == 3
-    assert 1 <= sleeps[0] <= 2 and 2 <= sleeps[1] <= 3 and 4 <= sleeps[2] <= 5
+    # Intuit: "wait 60 seconds before retrying"; each 429 pauses the connection again.
+    assert sum(sleeps) == pytest.approx(180, abs=1)
+    assert max(sleeps) <= 10, "the wait is sliced so the worker's heartbeat keeps going"
+
+
+def test_the_pause_is_shared_by_every_worker(qbo, mock_http, sleeps):
+    mock_http.get(COMPANY_INFO, status=429, body=THROTTLE_XML, headers={"Retry-After": "20"})
+    mock_http.get(COMPANY_INFO, json=qbo_company_info_body())
+    with pytest.raises(RateLimited):  # one worker meets the 429 and gives up at once
+        QboClient(qbo).api.request("GET", COMPANY_INFO, retry_safe=False)
+    sleeps.clear()
+    other_worker = QboClient(Connection.objects.get(pk=qbo.pk))  # its own copy of the row
+    assert other_worker.ping() == "Sandbox Company_US_1"
+    assert sum(sleeps) == pytest.approx(20, abs=0.5)
+    assert len(mock_http.calls) == 2, "the other worker waited before calling"
+
+
+def test_a_long_pause_is_handed_back_without_a_call(qbo, mock_http, sleeps):
+    from connectors.exceptions import ConnectionPaused
+
+    Connection.objects.filter(pk=qbo.pk).update(
+        throttled_until=timezone.now() + timedelta(minutes=30)
+    )
+    with pytest.raises(ConnectionPaused) as caught:
+        QboClient(qbo).ping()
+    assert 1790 <= caught.value.retry_after <= 1800
+    assert sleeps == [] and len(mock_http.calls) == 0
+
+
+def test_a_waiting_call_keeps_saying_the_worker_is_alive(qbo, mock_http, sleeps, monkeypatch):
+    beats: list[int] = []
+    monkeypatch.setattr("connectors.http._activity_hooks", [lambda: beats.append(len(sleeps))])
+    Connection.objects.filter(pk=qbo.pk).update(
+        throttled_until=timezone.now() + timedelta(seconds=45)
+    )
+    mock_http.get(COMPANY_INFO, json=qbo_company_info_body())
+    QboClient(qbo).ping()
+    assert len(sleeps) == 5 and beats[:5] == [0, 1, 2, 3, 4], "a beat before every slice"
 
 
 def test_429_storm_gives_up_with_the_vendor_code(qbo, mock_http, sleeps, settings):
@@ -121,7 +160,8 @@ def test_429_storm_gives_up_with_the_vendor_code(qbo, mock_http, sleeps, setting
     assert caught.value.code == "3001"
     assert caught.value.request_id == "tid-429"
     assert "ThrottleExceeded" in caught.value.message
-    assert len(sleeps) == 2
+    assert caught.value.retry_after == 60
+    assert sum(sleeps) == pytest.approx(120, abs=1)
 
 
 def test_5xx_and_connection_errors_are_retried_for_reads(qbo, mock_http, sleeps):
@@ -231,7 +271,7 @@ def test_per_connection_rate_limit_waits_for_the_next_minute(qbo, mock_http, sle
     client.ping()
     client.ping()
     client.ping()
-    assert sleeps == [pytest.approx(59.5)]
+    assert sum(sleeps) == pytest.approx(59.5)
 
 
 def test_unregistered_outbound_calls_fail_the_test(qbo):

@@ -25,8 +25,8 @@ from tests.integration.conftest import LIVE, recorded
 
 pytestmark = LIVE
 
-RECORDED_QBO = "https://quickbooks.recorded.test"
-RECORDED_ZOHO = "https://www.zohoapis.recorded.test"
+RECORDED_QBO = "https://quickbooks.api.intuit.com"  # served by `responses`
+RECORDED_ZOHO = "https://www.zohoapis.com"  # served by `responses`
 
 
 def kinds(value: Any) -> Any:
@@ -133,7 +133,7 @@ def test_a_zoho_refresh_from_the_fake_parses_like_the_recorded_one(
     crm: Connection, mock_http: responses.RequestsMock
 ) -> None:
     mock_http.post(
-        "https://accounts.recorded.test/oauth/v2/token",
+        "https://accounts.zoho.com/oauth/v2/token",
         json=recorded("zoho/token_refresh_response.json"),
     )
     provider = ZohoOAuth(CRM_SCOPES)
@@ -142,7 +142,7 @@ def test_a_zoho_refresh_from_the_fake_parses_like_the_recorded_one(
         system=crm.system,
         client_id=crm.client_id,
         client_secret=crm.client_secret,
-        oauth_base_url="https://accounts.recorded.test",
+        oauth_base_url="https://accounts.zoho.com",
     )
 
     expected = provider.token_request(elsewhere, grant)

@@ -1,4 +1,5 @@
-"""The sandbox console at /sandbox/: staff only, CSRF-protected, and every write it makes goes
+"""The sandbox console at /sandbox/: staff with the console permission only, CSRF-protected,
+credentials redacted wherever it shows a request or a delivery, and every write it makes goes
 through the fakes' services, so the vendor's webhook or notification is enqueued and the
 vendor's refusals are shown with their own codes."""
 
@@ -114,6 +115,47 @@ def test_a_logged_in_non_staff_user_is_sent_to_the_login_too(
     client.force_login(user)
 
     assert client.get("/sandbox/").status_code == 302
+
+
+CONSOLE_PAGES = [
+    "/sandbox/",
+    "/sandbox/requests/",
+    "/sandbox/faults/",
+    "/sandbox/deliveries/",
+    "/sandbox/records/qbo/1/Customer/",
+]
+
+
+@pytest.mark.parametrize("path", CONSOLE_PAGES)
+def test_staff_without_the_console_permission_get_403(
+    client: Client, django_user_model: Any, path: str
+) -> None:
+    clerk = django_user_model.objects.create_user("clerk", password="pw-staff-1", is_staff=True)
+    client.force_login(clerk)
+
+    assert client.get(path).status_code == 403
+
+
+def test_staff_without_the_permission_cannot_save_faults(
+    client: Client, django_user_model: Any
+) -> None:
+    clerk = django_user_model.objects.create_user("clerk", password="pw-staff-1", is_staff=True)
+    client.force_login(clerk)
+
+    response = client.post("/sandbox/faults/qbo/", {"qbo-error_rate": "1.0"})
+
+    assert response.status_code == 403
+    assert not FaultProfile.objects.filter(vendor=Vendor.QBO, error_rate__gt=0).exists()
+
+
+def test_the_console_permission_opens_it_to_staff(client: Client, django_user_model: Any) -> None:
+    from django.contrib.auth.models import Permission
+
+    tester = django_user_model.objects.create_user("tester", password="pw-staff-2", is_staff=True)
+    tester.user_permissions.add(Permission.objects.get(codename="use_console"))
+    client.force_login(tester)
+
+    assert client.get("/sandbox/").status_code == 200
 
 
 def test_a_post_without_the_csrf_token_is_refused(admin_user: Any, company: Company) -> None:
@@ -655,6 +697,68 @@ def test_a_delivery_detail_shows_headers_and_body(admin_client: Client, company:
     page = response.content.decode()
     assert "intuit-signature" in page
     assert "eventNotifications" in page
+    signature = delivery.headers["intuit-signature"]
+    assert signature not in page, "an HMAC signature shown whole could be replayed"
+    assert "[redacted]" in page
+
+
+def test_a_crm_notification_never_shows_its_channel_token(
+    admin_client: Client, crm_org: CrmOrg, channel: None
+) -> None:
+    zoho.crm_record_create(org=crm_org, module="Accounts", data={"Account_Name": "Watched"})
+    (delivery,) = deliveries(Vendor.ZOHO_CRM)
+    assert json.loads(delivery.body)["token"] == "console-test"  # kept, to be sent
+    with socket.socket() as closed:  # a receiver that is not there: the attempt is logged
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    OutboundDelivery.objects.filter(pk=delivery.pk).update(url=f"http://127.0.0.1:{port}/n")
+    admin_client.post(f"/sandbox/deliveries/{delivery.pk}/send/")
+
+    pages = [
+        admin_client.get(f"/sandbox/deliveries/{delivery.pk}/").content.decode(),
+        admin_client.get("/sandbox/requests/").content.decode(),
+        *(
+            admin_client.get(f"/sandbox/requests/{entry.pk}/").content.decode()
+            for entry in RequestLog.objects.all()
+        ),
+    ]
+    assert RequestLog.objects.filter(endpoint__contains="webhook out").exists()
+    assert all("console-test" not in page for page in pages)
+    assert "[redacted]" in pages[0]
+
+
+@pytest.mark.parametrize(
+    ("logged", "secret"),
+    [
+        ('{"access_token": "1000.abc", "refresh_token": "1000.def"}', "1000.abc"),
+        ('{"client_secret": "s3cr3t-value"}', "s3cr3t-value"),
+        ("grant_type=refresh_token&refresh_token=1000.rt&client_secret=cs-9", "cs-9"),
+        ('{"note": "Authorization: Bearer eyJhbGciOi.payload.sig"}', "eyJhbGciOi"),
+        ('{"channel_id": "1", "token": "tok-77", "ids": ["5"]}', "tok-77"),
+    ],
+)
+def test_the_request_log_never_shows_a_credential(
+    admin_client: Client, logged: str, secret: str
+) -> None:
+    # Written straight to the table, as a row from before a redaction rule would be.
+    entry = RequestLog.objects.create(
+        vendor=Vendor.ZOHO_CRM,
+        method="POST",
+        path="/sandbox/zoho/accounts/oauth/v2/token",
+        endpoint="POST /sandbox/zoho/accounts/oauth/v2/token",
+        query=f"code=auth-code-1&state=x&{logged}" if "=" in logged and "{" not in logged else "",
+        status=200,
+        duration_ms=1,
+        request_body=logged,
+        response_body=logged,
+    )
+
+    detail = admin_client.get(f"/sandbox/requests/{entry.pk}/").content.decode()
+    listing = admin_client.get("/sandbox/requests/").content.decode()
+
+    assert secret not in detail and secret not in listing
+    assert "auth-code-1" not in detail
+    assert "[redacted]" in detail
 
 
 def test_saving_an_unchanged_crm_record_sends_nothing(

@@ -20,7 +20,8 @@ from syncs.records import (
     link_save,
     run_finish,
     run_start,
-    runs_abandon_stale,
+    runs_abandon_dead,
+    runs_alive,
 )
 
 pytestmark = pytest.mark.django_db
@@ -65,16 +66,51 @@ def test_one_poll_or_backfill_of_a_flow_at_a_time(flow):
     run_start(flow=flow, kind="historical")
 
 
-def test_abandoned_runs_are_failed_so_the_next_can_start(flow):
-    stuck = run_start(flow=flow, kind="scheduled")
-    SyncRun.objects.filter(pk=stuck.pk).update(started_at=timezone.now() - timedelta(hours=3))
-    fresh = run_start(flow=flow, kind="live")
-    assert runs_abandon_stale(older_than=timedelta(hours=1)) == 1
-    stuck.refresh_from_db()
-    fresh.refresh_from_db()
-    assert stuck.status == "failed" and "Abandoned" in stuck.error_summary
-    assert fresh.status == "running"
-    run_start(flow=flow, kind="scheduled")
+def _silent_for(run: SyncRun, seconds: float) -> None:
+    SyncRun.objects.filter(pk=run.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=seconds)
+    )
+
+
+def test_runs_whose_worker_stopped_beating_are_marked_dead(flow, settings):
+    settings.SYNC_RUN_DEAD_AFTER_SECONDS = 90
+    dead = run_start(flow=flow, kind="scheduled")
+    quiet = run_start(flow=flow, kind="live")
+    _silent_for(dead, 91)
+    _silent_for(quiet, 60)  # quiet, but within the limit: alive
+    assert set(runs_alive().values_list("pk", flat=True)) == {quiet.pk}
+    assert runs_abandon_dead() == 1
+    dead.refresh_from_db()
+    quiet.refresh_from_db()
+    assert dead.status == "failed" and "stopped answering" in dead.error_summary
+    assert dead.finished_at >= dead.started_at
+    assert quiet.status == "running"
+    assert runs_abandon_dead() == 0
+
+
+def test_already_running_is_said_only_of_a_live_run(flow, settings):
+    settings.SYNC_RUN_DEAD_AFTER_SECONDS = 90
+    first = run_start(flow=flow, kind="historical")
+    _silent_for(first, 30)
+    with pytest.raises(RunAlreadyRunning):
+        run_start(flow=flow, kind="historical")
+    _silent_for(first, 120)  # its worker was killed
+    second = run_start(flow=flow, kind="historical")
+    first.refresh_from_db()
+    assert first.status == "failed" and second.status == "running"
+
+
+def test_a_beat_moves_the_heartbeat_of_this_workers_open_runs(flow):
+    from syncs import heartbeat
+
+    mine = run_start(flow=flow, kind="live")
+    finished = run_start(flow=flow, kind="live")
+    run_finish(finished, counts=RunCounts())
+    _silent_for(mine, 60)
+    heartbeat.beat(force=True)
+    mine.refresh_from_db()
+    assert timezone.now() - mine.heartbeat_at < timedelta(seconds=5)
+    assert SyncRun.objects.get(pk=finished.pk).status == "succeeded"
 
 
 def test_run_timestamps_are_checked_by_the_database(flow):

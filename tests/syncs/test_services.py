@@ -128,9 +128,9 @@ class TestSyncErrors:
         later = record_error(flow, LOCKED, source_id="2")
         record_error(flow, source_id="3")
         SyncError.objects.filter(pk=due.pk).update(next_retry_at=timezone.now())
-        assert sync_errors_due() == [due]
+        assert list(sync_errors_due()) == [due]
         flow_pause(flow)
-        assert sync_errors_due() == []
+        assert list(sync_errors_due()) == []
         assert later.status == "retrying"
 
 

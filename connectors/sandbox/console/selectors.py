@@ -12,6 +12,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Avg, Count, Q, QuerySet
 
 from connectors.sandbox.models import FaultProfile, OutboundDelivery, RequestLog, Vendor
+from connectors.sandbox.redact import redact
 
 PAGE_SIZE = 25
 STATUS_FILTERS = {
@@ -51,11 +52,15 @@ def requests_filtered(*, vendor: str = "", status: str = "") -> QuerySet[Request
 
 
 def requests_readable(entries: Iterable[RequestLog]) -> list[RequestLog]:
-    """The entries with `query_text`: their query string decoded (`criteria=(Email:equals:a@b)`
-    rather than `criteria=%28Email%3Aequals%3Aa%40b%29`)."""
+    """The entries as the console shows them: credentials redacted (again: rows logged before
+    a rule was added keep none either) and `query_text`, the query string decoded
+    (`criteria=(Email:equals:a@b)` rather than `criteria=%28Email%3Aequals%3Aa%40b%29`)."""
     readable = list(entries)
     for entry in readable:
-        entry.query_text = unquote_plus(entry.query)  # type: ignore[attr-defined]
+        entry.query = redact(entry.query)
+        entry.request_body = redact(entry.request_body)
+        entry.response_body = redact(entry.response_body)
+        entry.query_text = redact(unquote_plus(entry.query))  # type: ignore[attr-defined]
     return readable
 
 

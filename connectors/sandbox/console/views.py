@@ -1,16 +1,22 @@
-"""The sandbox console: a staff-only window onto the fakes' side of every integration.
+"""The sandbox console: a window onto the fakes' side of every integration, for the people
+given it.
 
 Views only read the request, call a source, selector or service, and render. Every page needs a
-staff login, so a server that enabled the sandbox by mistake still shows nothing to the public.
+staff login and the permission "Can use the sandbox console" (`sandbox.use_console`; superusers
+have it): the console changes the fakes' data and faults, so a staff user without it gets 403,
+and a server that enabled the sandbox by mistake still shows nothing to the public. Whatever it
+shows of a request or a delivery has its credentials redacted (`connectors/sandbox/redact.py`).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -32,9 +38,18 @@ from connectors.sandbox.console.records import (
 )
 from connectors.sandbox.console.registry import SOURCES, source_for
 from connectors.sandbox.models import OutboundDelivery, RequestLog, Vendor
+from connectors.sandbox.redact import redact, redact_headers
 
 GET_POST = require_http_methods(["GET", "POST"])
 RECENT = 10
+CONSOLE_PERMISSION = "sandbox.use_console"
+
+
+def console_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A staff login (else the admin's login page), then the console permission (else 403)."""
+    return staff_member_required(
+        permission_required(CONSOLE_PERMISSION, raise_exception=True)(view)
+    )
 
 
 def _render(request: HttpRequest, template: str, title: str, **context: Any) -> HttpResponse:
@@ -54,7 +69,7 @@ def _render(request: HttpRequest, template: str, title: str, **context: Any) -> 
 # --- home -------------------------------------------------------------------------------------
 
 
-@staff_member_required
+@console_view
 def home(request: HttpRequest) -> HttpResponse:
     return _render(
         request,
@@ -87,7 +102,7 @@ def _record_context(source: RecordSource, owner: Any, owner_id: str, entity: str
     }
 
 
-@staff_member_required
+@console_view
 def record_list(request: HttpRequest, system: str, owner_id: str, entity: str) -> HttpResponse:
     source, owner = _owner(system, owner_id, entity)
     search = request.GET.get("q", "").strip()
@@ -106,7 +121,7 @@ def record_list(request: HttpRequest, system: str, owner_id: str, entity: str) -
     )
 
 
-@staff_member_required
+@console_view
 def record_detail(
     request: HttpRequest, system: str, owner_id: str, entity: str, record_id: str
 ) -> HttpResponse:
@@ -124,13 +139,13 @@ def record_detail(
     )
 
 
-@staff_member_required
+@console_view
 @GET_POST
 def record_create(request: HttpRequest, system: str, owner_id: str, entity: str) -> HttpResponse:
     return _record_form(request, system, owner_id, entity, record_id=None)
 
 
-@staff_member_required
+@console_view
 @GET_POST
 def record_edit(
     request: HttpRequest, system: str, owner_id: str, entity: str, record_id: str
@@ -172,7 +187,7 @@ def _record_form(
     )
 
 
-@staff_member_required
+@console_view
 @GET_POST
 def record_action(
     request: HttpRequest, system: str, owner_id: str, entity: str, record_id: str, action: str
@@ -207,7 +222,7 @@ def _detail_url(system: str, owner_id: str, entity: str, record_id: str) -> str:
 # --- request log ------------------------------------------------------------------------------
 
 
-@staff_member_required
+@console_view
 def request_list(request: HttpRequest) -> HttpResponse:
     filters = RequestFilterForm(request.GET, codes=selectors.status_codes_logged())
     vendor, status = filter_value(filters, "vendor"), filter_value(filters, "status")
@@ -226,7 +241,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_member_required
+@console_view
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(RequestLog, pk=pk)
     return _render(
@@ -248,12 +263,12 @@ def _query_without_page(request: HttpRequest) -> str:
 # --- faults -----------------------------------------------------------------------------------
 
 
-@staff_member_required
+@console_view
 def faults(request: HttpRequest) -> HttpResponse:
     return _faults_page(request, bound=None)
 
 
-@staff_member_required
+@console_view
 @require_POST
 def fault_save(request: HttpRequest, vendor: str) -> HttpResponse:
     if vendor not in Vendor.values:
@@ -282,7 +297,7 @@ def _faults_page(
 # --- deliveries -------------------------------------------------------------------------------
 
 
-@staff_member_required
+@console_view
 def delivery_list(request: HttpRequest) -> HttpResponse:
     filters = DeliveryFilterForm(request.GET)
     rows = selectors.deliveries_filtered(
@@ -298,7 +313,7 @@ def delivery_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_member_required
+@console_view
 def delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = get_object_or_404(OutboundDelivery, pk=pk)
     return _render(
@@ -306,12 +321,12 @@ def delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "delivery_detail.html",
         f"Delivery {delivery.pk}",
         delivery=delivery,
-        headers=json.dumps(delivery.headers, indent=2),
-        body=selectors.pretty_body(delivery.body),
+        headers=json.dumps(redact_headers(delivery.headers), indent=2),
+        body=selectors.pretty_body(redact(delivery.body)),
     )
 
 
-@staff_member_required
+@console_view
 @require_POST
 def delivery_send(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(OutboundDelivery, pk=pk)

@@ -27,6 +27,9 @@ class FaultProfile(models.Model):
     token_lifetime_seconds = models.PositiveIntegerField(default=3600)
     webhooks_enabled = models.BooleanField(default=True)
 
+    class Meta:
+        permissions = [("use_console", "Can use the sandbox console")]
+
     def __str__(self) -> str:
         return f"Faults for {self.get_vendor_display()}"
 
