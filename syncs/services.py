@@ -14,6 +14,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from connectors.models import Connection
+from syncs import heartbeat
 from syncs.defaults import DEFAULT_FLOWS, default_flow_for
 from syncs.errors import Classification, backoff_for
 from syncs.models import OPEN_STATUSES, ErrorCategory, FieldMapping, SyncError, SyncFlow, SyncRun
@@ -23,7 +24,6 @@ SYNC_ERROR_MAX_AUTO_RETRIES = 8
 SIDES = ("source", "target")
 
 HISTORY_INTERRUPTIONS = 10  # passing failures in a row after which a historical sync has failed
-HISTORY_STALL = timedelta(minutes=1)  # a running history quiet this long is started again
 
 
 def flow_create_with_defaults(
@@ -206,10 +206,12 @@ def flow_history_finish(flow: SyncFlow, *, error: str = "") -> bool:
     return bool(updated)
 
 
-def flows_history_stalled(*, quiet_for: timedelta = HISTORY_STALL) -> QuerySet[SyncFlow]:
+def flows_history_stalled(*, quiet_for: timedelta | None = None) -> QuerySet[SyncFlow]:
     """Running historical syncs nobody is working on: interrupted, waiting, or their worker
-    died or lost the task. Quiet for `quiet_for`, with no live run (one whose worker still
-    beats) in progress."""
+    died or lost the task. Quiet for `quiet_for` (as long as a run may go without a
+    heartbeat: a task queued but not yet started is not stalled), with no live run (one whose
+    worker still beats) in progress."""
+    quiet_for = heartbeat.dead_after() if quiet_for is None else quiet_for
     working = runs_alive().filter(kind=SyncRun.Kind.HISTORICAL).values("flow_id")
     return SyncFlow.objects.filter(
         history_state=SyncFlow.HistoryState.RUNNING, updated_at__lt=timezone.now() - quiet_for
