@@ -13,9 +13,11 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from connectors.exceptions import ConnectorError
+from connectors.base.exceptions import ConnectorError
+from connectors.base.hosts import override_problem
 from connectors.models import Connection
 from connectors.oauth import redirect_uri
+from connectors.registry import system_spec
 from connectors.services import connection_test, mask_secret
 
 STATUS_COLOURS = {
@@ -79,6 +81,12 @@ class ConnectionForm(forms.ModelForm):
         for name in WRITE_ONLY_SECRETS:
             if not cleaned.get(name) and self.instance.pk:
                 cleaned[name] = getattr(self.instance, name)
+        system = cleaned.get("system") or self.instance.system
+        if system:  # an override that would carry this connection's tokens elsewhere
+            hosts = system_spec(system).hosts
+            for name in ("api_base_url", "oauth_base_url"):
+                if problem := override_problem(cleaned.get(name) or "", hosts):
+                    self.add_error(name, problem)
         return cleaned
 
 

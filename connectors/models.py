@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django_cryptography.fields import encrypt
@@ -121,17 +120,6 @@ class Connection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_system_display()})"
-
-    def clean(self) -> None:
-        from connectors.hosts import override_problem
-
-        problems = {
-            name: problem
-            for name in ("api_base_url", "oauth_base_url")
-            if (problem := override_problem(self.system, getattr(self, name)))
-        }
-        if problems:
-            raise ValidationError(problems)
 
     def access_token_is_fresh(self, margin: timedelta = timedelta(minutes=5)) -> bool:
         return bool(

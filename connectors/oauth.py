@@ -12,7 +12,6 @@ import logging
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -22,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from connectors.exceptions import (
+from connectors.base.exceptions import (
     AuthError,
     ConnectorError,
     TokenThrottled,
@@ -30,10 +29,12 @@ from connectors.exceptions import (
 from connectors.models import Connection, OAuthState
 from connectors.oauth_providers import (
     ZOHO_THROTTLE_BACKOFF,
+    CallbackResult,
     OAuthCallbackError,
     OAuthProvider,
     TokenSet,
 )
+from connectors.registry import system_spec
 
 logger = logging.getLogger(__name__)
 
@@ -48,22 +49,12 @@ REFRESH_POLL_SECONDS = 0.1
 LOCAL_BUDGET = "local_token_budget"
 
 
-@dataclass(frozen=True)
-class CallbackResult:
-    connection: Connection
-    denied: bool = False
-    message: str = ""
-    needs_organization_choice: bool = False
-
-
 def redirect_uri() -> str:
     """The one redirect URI to register with Intuit and Zoho."""
     return settings.PUBLIC_BASE_URL + reverse("connectors:oauth_callback")
 
 
 def oauth_provider(connection: Connection) -> OAuthProvider:
-    from connectors.registry import system_spec
-
     provider = system_spec(connection.system).oauth
     if provider is None:
         raise OAuthCallbackError(
@@ -144,8 +135,6 @@ def oauth_callback(params: Mapping[str, str]) -> CallbackResult:
 
 
 def _after_connect(connection: Connection) -> CallbackResult:
-    from connectors.registry import system_spec
-
     hook = system_spec(connection.system).after_connect
     if hook is None:
         return CallbackResult(connection=connection, message=f"{connection.name} is connected.")

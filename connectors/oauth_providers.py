@@ -16,16 +16,17 @@ from urllib.parse import urlsplit
 
 import requests
 
-from connectors.exceptions import (
+from connectors.base.exceptions import (
     AuthError,
     ConnectorError,
     PermanentError,
     RemoteUnavailable,
     TokenThrottled,
 )
-from connectors.hosts import HostNotAllowed, url_allowed, url_check
-from connectors.http import build_session
+from connectors.base.hosts import HostNotAllowed, url_allowed, url_check
+from connectors.base.http import build_session
 from connectors.models import Connection
+from connectors.vendor_hosts import INTUIT_HOSTS, ZOHO_ACCOUNTS_SERVERS, ZOHO_HOSTS
 
 ZOHO_TOKENS_PER_WINDOW = 10
 ZOHO_THROTTLE_BACKOFF = timedelta(minutes=15)
@@ -35,6 +36,14 @@ REAUTH_ERRORS = {"invalid_grant", "invalid_code", "invalid_client", "invalid_cli
 
 class OAuthCallbackError(Exception):
     """The callback cannot be accepted (bad state, bad parameters); nothing was saved."""
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    connection: Connection
+    denied: bool = False
+    message: str = ""
+    needs_organization_choice: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,7 @@ class OAuthProvider:
         raise NotImplementedError
 
     tokens_per_window: int | None = None
+    hosts: frozenset[str] = frozenset()  # where its tokens and secrets may go
 
 
 def _json_or_none(response: requests.Response) -> dict[str, Any] | None:
@@ -117,8 +127,8 @@ def _token_error(
     )
 
 
-def _post_token(system: str, url: str, **kwargs: Any) -> dict[str, Any]:
-    url_check(system, url, what="token request")  # it carries the client secret
+def _post_token(system: str, url: str, hosts: frozenset[str], **kwargs: Any) -> dict[str, Any]:
+    url_check(url, hosts, system=system, what="token request")  # it carries the client secret
     try:
         response = build_session().post(url, **kwargs)
     except (requests.ConnectionError, requests.Timeout) as exc:
@@ -133,6 +143,7 @@ def _post_token(system: str, url: str, **kwargs: Any) -> dict[str, Any]:
 
 
 class IntuitOAuth(OAuthProvider):
+    hosts = INTUIT_HOSTS
     AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
     TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
 
@@ -174,6 +185,7 @@ class IntuitOAuth(OAuthProvider):
         body = _post_token(
             connection.system,
             self.token_url(connection),
+            self.hosts,
             data=grant,
             headers={
                 "Authorization": f"Basic {basic}",
@@ -190,28 +202,6 @@ class IntuitOAuth(OAuthProvider):
         )
 
 
-ZOHO_ACCOUNTS_SERVERS = {
-    "us": "https://accounts.zoho.com",
-    "eu": "https://accounts.zoho.eu",
-    "in": "https://accounts.zoho.in",
-    "au": "https://accounts.zoho.com.au",
-    "jp": "https://accounts.zoho.jp",
-    "ca": "https://accounts.zohocloud.ca",
-    "cn": "https://accounts.zoho.com.cn",
-    "sa": "https://accounts.zoho.sa",
-}
-ZOHO_API_DOMAINS = {
-    "us": "https://www.zohoapis.com",
-    "eu": "https://www.zohoapis.eu",
-    "in": "https://www.zohoapis.in",
-    "au": "https://www.zohoapis.com.au",
-    "jp": "https://www.zohoapis.jp",
-    "ca": "https://www.zohoapis.ca",
-    "cn": "https://www.zohoapis.com.cn",
-    "sa": "https://www.zohoapis.sa",
-}
-
-
 def _origin(url: str) -> str:
     parts = urlsplit(url.strip())
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}".lower()
@@ -219,6 +209,7 @@ def _origin(url: str) -> str:
 
 class ZohoOAuth(OAuthProvider):
     tokens_per_window = ZOHO_TOKENS_PER_WINDOW
+    hosts = ZOHO_HOSTS
 
     def __init__(self, scopes: str) -> None:
         self._scopes = scopes
@@ -253,7 +244,7 @@ class ZohoOAuth(OAuthProvider):
         allowed = {_origin(url) for url in ZOHO_ACCOUNTS_SERVERS.values()}
         if connection.oauth_base_url:
             allowed.add(_origin(connection.oauth_base_url))
-        if _origin(server) not in allowed or not url_allowed(connection.system, server):
+        if _origin(server) not in allowed or not url_allowed(server, self.hosts):
             raise OAuthCallbackError(f"Unexpected Zoho accounts server {server!r}.")
         location = params.get("location", "").strip().lower()
         if location in ZOHO_ACCOUNTS_SERVERS and not connection.oauth_base_url:
@@ -264,6 +255,7 @@ class ZohoOAuth(OAuthProvider):
         body = _post_token(
             connection.system,
             self.token_url(connection),
+            self.hosts,
             data={
                 **grant,
                 "client_id": connection.client_id,
@@ -272,7 +264,7 @@ class ZohoOAuth(OAuthProvider):
             headers={"Accept": "application/json"},
         )
         api_domain = str(body.get("api_domain", ""))
-        if api_domain and not url_allowed(connection.system, api_domain):
+        if api_domain and not url_allowed(api_domain, self.hosts):
             # Every later call, with its token, would go there.
             raise HostNotAllowed(
                 f"Zoho named {api_domain!r} as the API domain, which is not one of its hosts.",

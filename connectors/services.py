@@ -6,9 +6,9 @@ import logging
 
 from django.utils import timezone
 
-from connectors.exceptions import ConnectorError, PermanentError
+from connectors.base.exceptions import ConnectorError, PermanentError
 from connectors.models import Connection
-from connectors.oauth import CallbackResult
+from connectors.oauth_providers import CallbackResult
 from connectors.registry import system_spec
 from connectors.zoho_books.client import BooksOrganization, ZohoBooksClient
 

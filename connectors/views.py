@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from connectors.exceptions import ConnectorError
+from connectors.base.exceptions import ConnectorError
 from connectors.models import Connection
 from connectors.oauth import oauth_authorize_url, oauth_callback, oauth_provider
 from connectors.oauth_providers import OAuthCallbackError

@@ -16,9 +16,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from connectors.exceptions import ConnectorError
+from connectors.base.exceptions import ConnectorError
 from connectors.models import Connection, WebhookChannel
-from connectors.registry import adapter_for
+from connectors.registry import adapter_for, system_spec
 from syncs import admin_history, admin_views  # noqa: F401 - admin_history registers its pages
 from syncs.admin_common import (
     CHANNEL_STATUS_COLOURS,
@@ -198,7 +198,7 @@ class SyncFlowAdmin(admin.ModelAdmin):
             state=SyncFlow.State.DISABLED, paused_at=None
         )
         if queryset.filter(direction=SyncFlow.Direction.TWO_WAY).exists():
-            channels_ensure_on_commit()  # a CRM module no flow reads any more stops being watched
+            channels_ensure_on_commit()  # an entity no flow reads any more stops being watched
         self.message_user(request, f"Disabled {disabled} flow(s).", messages.SUCCESS)
 
     @admin.action(description="Enable selected flows", permissions=["change"])
@@ -219,7 +219,7 @@ class SyncFlowAdmin(admin.ModelAdmin):
     readonly_fields = (
         "state",
         "paused_at",
-        "crm_notifications",
+        "target_notifications",
         "cursor",
         "history_state",
         "history_since",
@@ -241,7 +241,7 @@ class SyncFlowAdmin(admin.ModelAdmin):
                 "fields": (
                     "state",
                     "paused_at",
-                    "crm_notifications",
+                    "target_notifications",
                     "cursor",
                     "created_at",
                     "updated_at",
@@ -313,15 +313,14 @@ class SyncFlowAdmin(admin.ModelAdmin):
         return format_html('<a href="{}{}">{}</a>', url, query, flow.open_error_count)
 
     @admin.display(description="Target notifications")
-    def crm_notifications(self, flow: SyncFlow) -> SafeString | str:
-        """The notification channel that tells a two-way flow of changes at its CRM target."""
+    def target_notifications(self, flow: SyncFlow) -> SafeString | str:
+        """The notification channel that tells a two-way flow of changes at its target, for a
+        target whose notifications are subscribed."""
         if flow.pk is None or not flow.is_two_way:
             return "-"
-        if flow.target.system != Connection.System.ZOHO_CRM:
+        if system_spec(flow.target.system).channels is None:
             return "-"
-        channel = WebhookChannel.objects.filter(
-            connection_id=flow.target_id, kind=WebhookChannel.Kind.ZOHO_CRM_NOTIFICATIONS
-        ).first()
+        channel = WebhookChannel.objects.filter(connection_id=flow.target_id).first()
         if channel is None:
             return "None yet: a worker sets it up shortly (reconciliation finds changes meanwhile)."
         status = badge(

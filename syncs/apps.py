@@ -6,7 +6,7 @@ class SyncsConfig(AppConfig):
     verbose_name = "Sync"
 
     def ready(self) -> None:
-        from connectors.http import activity_hook_add
+        from connectors.base.http import activity_hook_add
         from syncs import heartbeat
 
         # A worker waiting on a vendor (a rate limit, a slow answer) is still alive.

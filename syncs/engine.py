@@ -1,6 +1,6 @@
 """The sync pipeline: detect -> claim -> fetch -> map -> match -> write -> record.
 
-Generic over adapters (`connectors.adapter.Adapter`): a flow names a source and a target
+Generic over adapters (`connectors.base.adapter.Adapter`): a flow names a source and a target
 connection and entity; the engine reads changed records from one, maps them with the flow's
 `FieldMapping` rows, finds or creates their counterparts on the other, and records the outcome
 of every record in one transaction (link + audit entry, or a sync error). A crash anywhere
@@ -23,14 +23,15 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from connectors.adapter import Record, WriteItem, WriteOutcome
-from connectors.exceptions import ConnectorError, RateLimited
-from connectors.http import count_calls
+from connectors.base.exceptions import ConnectorError, RateLimited
+from connectors.base.http import count_calls
+from connectors.base.records import Record, WriteItem, WriteOutcome
+from connectors.base.schema import TargetSchema
 from connectors.models import Connection
 from connectors.registry import adapter_for
 from syncs import heartbeat
 from syncs.errors import Classification, error_classify
-from syncs.mapping import TargetSchema, mapping_apply, payload_hash
+from syncs.mapping import mapping_apply, payload_hash
 from syncs.matching import MatchFields, TargetMatcher
 from syncs.models import (
     AuditEntry,

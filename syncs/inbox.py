@@ -19,6 +19,8 @@ write the same record at once; a claim that loses that race skips the record.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import socket
 import uuid
@@ -31,7 +33,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from connectors.exceptions import ConnectorError
+from connectors.base.exceptions import ConnectorError
+from connectors.base.records import Record, record_from_json, record_to_json
 from connectors.models import Connection
 from syncs import heartbeat
 from syncs.errors import backoff_for
@@ -58,6 +61,22 @@ class NewEvent:
     origin: str = ChangeEvent.Origin.WEBHOOK
     payload: dict[str, Any] | None = None
     flow: SyncFlow | None = None
+    # The whole record, when the system pushed it (QBWC answers, Books webhooks): the engine
+    # takes it as read and does not fetch it again.
+    record: Record | None = None
+
+
+def pushed_record(event: ChangeEvent) -> Record | None:
+    """The record an event carries, if its system pushed it."""
+    value = (event.payload or {}).get("record")
+    return record_from_json(value) if isinstance(value, dict) else None
+
+
+def _pushed_version(record: Record) -> str:
+    """A pushed record without a version of its own dedupes by its content: the same content
+    again adds nothing, a different one is kept."""
+    data = json.dumps(record_to_json(record), sort_keys=True, default=str).encode()
+    return "sha1:" + hashlib.sha1(data, usedforsecurity=False).hexdigest()[:32]
 
 
 def lease_owner_new() -> str:
@@ -74,6 +93,10 @@ def _event_build(new: NewEvent) -> ChangeEvent:
     a row breaking any constraint, not only a duplicate."""
     entity, external_id = new.entity.strip(), str(new.external_id).strip()
     version = str(new.version or "").strip()
+    payload = dict(new.payload or {})
+    if new.record is not None:
+        payload["record"] = record_to_json(new.record)
+        version = version or _pushed_version(new.record)
     if not entity or not external_id:
         raise ValueError("An event needs an entity and an external id.")
     for name, value in (("entity", entity), ("external_id", external_id), ("version", version)):
@@ -91,7 +114,7 @@ def _event_build(new: NewEvent) -> ChangeEvent:
         version=version,
         operation=new.operation,
         origin=new.origin,
-        payload=new.payload or {},
+        payload=payload,
         flow=new.flow,
     )
 

@@ -13,9 +13,9 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from connectors.adapter import Record
-from connectors.exceptions import AuthError, ConnectorError, RateLimited
-from connectors.http import count_calls
+from connectors.base.exceptions import AuthError, ConnectorError, RateLimited
+from connectors.base.http import count_calls
+from connectors.base.records import Record
 from connectors.models import Connection
 from connectors.registry import adapter_for
 from syncs import heartbeat
@@ -37,6 +37,7 @@ from syncs.inbox import (
     events_claim,
     events_record,
     lease_owner_new,
+    pushed_record,
 )
 from syncs.mapping import mapping_get
 from syncs.models import AuditEntry, ChangeEvent, ErrorCategory, RecordLink, SyncFlow, SyncRun
@@ -230,11 +231,13 @@ def _events_sync(connection: Connection, entity: str, events: list[ChangeEvent])
         return
     # Deletions are fetched too: QBO reports a deactivated customer as "Delete", and the record
     # (inactive) is still there to sync. Only what the source no longer returns is gone.
-    ids = sorted({e.external_id for e in events})
-    records: dict[str, Record] | ConnectorError = {}
+    # A record the system pushed with its event is taken as read; only the others are fetched.
+    pushed = {r.id: r for e in events if (r := pushed_record(e)) is not None}
+    ids = sorted({e.external_id for e in events} - set(pushed))
+    records: dict[str, Record] | ConnectorError = dict(pushed)
     if ids and connection.status in USABLE and any(flow_blocked(f) is None for f in flows):
         try:
-            records = {r.id: r for r in adapter_for(connection).fetch(entity, ids)}
+            records |= {r.id: r for r in adapter_for(connection).fetch(entity, ids)}
         except RateLimited as exc:
             raise InboxDeferred(exc) from exc
         except ConnectorError as exc:

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.cache import cache
 
-from syncs.mapping import TargetSchema
+from connectors.base.schema import TargetSchema
 from syncs.models import FieldMapping, RecordLink, SyncFlow
 
 INDEX_THRESHOLD = 25  # searches above which reading a target of unknown size pays off

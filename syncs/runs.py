@@ -12,9 +12,10 @@ from typing import Any
 
 from django.utils import timezone
 
-from connectors.adapter import Adapter, Record
-from connectors.exceptions import ConnectorError, RateLimited
-from connectors.http import count_calls
+from connectors.base.adapter import Adapter
+from connectors.base.exceptions import ConnectorError, RateLimited
+from connectors.base.http import count_calls
+from connectors.base.records import Record
 from connectors.registry import adapter_for
 from syncs import heartbeat
 from syncs.engine import (

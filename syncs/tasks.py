@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -17,11 +18,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from connectors.exceptions import ConnectorError
+from connectors.base.exceptions import ConnectorError
+from connectors.base.spec import Channels, ChannelsEnsured
 from connectors.models import Connection
 from connectors.oauth import connection_access_token
-from connectors.zoho_crm.channels import channels_ensure_for_flows
-from connectors.zoho_crm.channels import channels_renew as channels_renew_due
+from connectors.registry import SPECS, system_spec
 from syncs.engine import flow_dependencies
 from syncs.inbox import events_sweep
 from syncs.live import inbox_drain
@@ -162,11 +163,39 @@ def flow_poll_async(flow_id: int) -> None:
     async_task("syncs.tasks.flow_poll_task", flow_id, task_name=f"poll-{flow_id}")
 
 
+def _entities_watched(system: str) -> dict[int, list[str]]:
+    """The entities each `system` connection must be watched for: the target entity of each
+    two-way flow writing to it, and the source entity of each flow reading from it. Paused flows
+    count (their changes wait in the inbox until they resume); disabled ones do not."""
+    flows = SyncFlow.objects.exclude(state=SyncFlow.State.DISABLED)
+    wanted: dict[int, set[str]] = defaultdict(set)
+    two_way = flows.filter(direction=SyncFlow.Direction.TWO_WAY, target__system=system)
+    for connection_id, entity in two_way.values_list("target_id", "target_entity"):
+        wanted[connection_id].add(entity)
+    reading = flows.filter(source__system=system).values_list("source_id", "source_entity")
+    for connection_id, entity in reading:
+        wanted[connection_id].add(entity)
+    return {connection_id: sorted(entities) for connection_id, entities in wanted.items()}
+
+
+def _watched_systems() -> list[tuple[str, Channels]]:
+    return [(s, spec.channels) for s in SPECS if (spec := system_spec(s)).channels is not None]
+
+
+def channels_ensure_for_flows() -> ChannelsEnsured:
+    """Every system whose notifications are subscribed (its registry entry's `channels`) gets
+    exactly the channels its flows need."""
+    ensured = ChannelsEnsured()
+    for system, channels in _watched_systems():
+        ensured += channels.ensure(_entities_watched(system))
+    return ensured
+
+
 def channels_renew() -> str:
-    """Hourly: each Zoho CRM connection gets the notification channel its flows need (two-way
-    flows' target modules), then channels that expire within two days are renewed."""
+    """Hourly: each connection gets the notification channel its flows need, then channels
+    that expire soon are renewed."""
     ensured = channels_ensure_for_flows()
-    renewed = channels_renew_due()
+    renewed = sum(channels.renew() for _, channels in _watched_systems())
     return (
         f"{ensured.ensured} channel(s) in place, {ensured.stopped} stopped, "
         f"{ensured.failed} failed; {renewed} renewed"
@@ -181,10 +210,10 @@ def channels_ensure_task() -> str:
 
 
 def channels_ensure_on_commit() -> None:
-    """Bring the CRM notification channels in line with the flows once the current transaction
+    """Bring the notification channels in line with the flows once the current transaction
     commits (a flow saved two-way, or no longer). In a worker: an admin's save never waits on
     Zoho, and a failure is recorded on the channel row, not on the save."""
     transaction.on_commit(
-        lambda: async_task("syncs.tasks.channels_ensure_task", task_name="crm-channels-ensure"),
+        lambda: async_task("syncs.tasks.channels_ensure_task", task_name="channels-ensure"),
         robust=True,
     )

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
-from connectors.adapter import Record, WriteItem, WriteOutcome
+from connectors.base.records import Record, WriteItem, WriteOutcome
 from syncs.errors import Classification, error_classify
 from syncs.mapping import (
     SOURCELESS,

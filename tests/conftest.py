@@ -39,7 +39,7 @@ def _fresh_cache() -> Iterator[None]:
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """What the HTTP layer would have slept, in seconds, in order."""
     slept: list[float] = []
-    monkeypatch.setattr("connectors.http.sleep", slept.append, raising=False)
+    monkeypatch.setattr("connectors.base.http.sleep", slept.append, raising=False)
     return slept
 
 

@@ -15,12 +15,12 @@ from typing import Any
 
 from django.utils import timezone
 
-from connectors.adapter import Record, WriteItem, WriteOutcome, payload_rebase
-from connectors.exceptions import ConnectorError, RateLimited
+from connectors.base.exceptions import ConnectorError, RateLimited
+from connectors.base.records import Record, WriteItem, WriteOutcome, payload_rebase
+from connectors.base.schema import FieldSpec, TargetSchema
 from connectors.models import Connection
 from connectors.qbo.client import BatchResult, QboClient, QboRecord, qbo_quote, qbo_timestamp
-from syncs.errors import error_classify
-from syncs.mapping import FieldSpec, TargetSchema
+from connectors.qbo.errors import RULES
 
 CDC_LOOKBACK = timedelta(days=29)  # Intuit's limit is 30 days; keep a day of margin
 CDC_MAX_OBJECTS = 1000
@@ -134,7 +134,7 @@ def _stale_updates(
         for n in indexes
         if items[n].target_id
         and outcomes[n].error is not None
-        and error_classify(outcomes[n].error, system=Connection.System.QBO).stale
+        and RULES.is_stale(outcomes[n].error)
     ]
 
 

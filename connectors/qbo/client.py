@@ -10,12 +10,12 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from lxml import etree
 
-from connectors.exceptions import (
+from connectors.base.exceptions import (
     AuthError,
     ConnectorError,
     NotFound,
@@ -23,8 +23,11 @@ from connectors.exceptions import (
     RateLimited,
     RemoteUnavailable,
 )
-from connectors.http import ApiSession, response_error_default, retry_after_seconds
-from connectors.models import Connection
+from connectors.base.http import ApiSession, response_error_default, retry_after_seconds
+from connectors.vendor_hosts import INTUIT_HOSTS
+
+if TYPE_CHECKING:
+    from connectors.models import Connection
 
 MINOR_VERSION = "75"
 PRODUCTION_URL = "https://quickbooks.api.intuit.com"
@@ -191,14 +194,11 @@ class QboClient:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        default = (
-            SANDBOX_URL
-            if connection.environment == Connection.Environment.SANDBOX
-            else PRODUCTION_URL
-        )
+        default = SANDBOX_URL if connection.environment == "sandbox" else PRODUCTION_URL
         self.base_url = (connection.api_base_url or default).rstrip("/")
         self.api = ApiSession(
             connection,
+            hosts=INTUIT_HOSTS,
             parse_error=qbo_error,
             calls_per_minute=CALLS_PER_MINUTE,
             throttle_pause=THROTTLE_PAUSE,

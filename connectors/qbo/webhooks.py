@@ -1,4 +1,5 @@
-"""QuickBooks Online webhook deliveries: verification and parsing.
+"""QuickBooks Online webhook deliveries: verification, parsing, and the receiver behind
+`/webhooks/qbo/`.
 
 Intuit sends either the legacy `eventNotifications` body or, since 2025, an array of
 CloudEvents; one delivery can name several companies. Both carry ids only.
@@ -11,9 +12,14 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from connectors.bodies import BodyRejected, json_loads_bounded
+from connectors.base.bodies import BodyRejected, json_loads_bounded
+from connectors.base.inbound import Inbound, Refused
+from connectors.models import Connection
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 OPERATIONS = {
     "create": "create",
@@ -139,3 +145,46 @@ def events_parse(body: bytes) -> list[QboWebhookEvent]:
     except (AttributeError, TypeError) as exc:
         raise MalformedDelivery(f"unexpected structure: {exc}") from exc
     raise MalformedDelivery("the body is neither an object nor an array")
+
+
+def receive(request: HttpRequest) -> list[Inbound]:
+    """Every company a delivery names must be connected here, and the signature must verify with
+    each one's verifier token; otherwise nothing of it is kept. Ids only: workers fetch.
+
+    Reference: https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/managing-webhooks-notifications
+    """
+    signature = request.headers.get("intuit-signature", "")
+    if not signature:
+        raise Refused("missing intuit-signature header", status=401)
+    body = request.body
+    try:
+        events = events_parse(body)
+    except MalformedDelivery as exc:
+        raise Refused(f"malformed delivery: {exc}") from exc
+    realms = {event.realm_id for event in events}
+    connections = {
+        c.realm_id: c for c in Connection.objects.filter(system="qbo", realm_id__in=realms)
+    }
+    if not events or set(connections) != realms:
+        raise Refused("the delivery names a company that is not connected here", status=401)
+    if not all(signature_valid(body, signature, c.webhook_secret) for c in connections.values()):
+        raise Refused("bad intuit-signature", status=401)
+    return [
+        Inbound(
+            connection=connections[event.realm_id],
+            entity=event.entity,
+            external_id=event.entity_id,
+            # A CloudEvent's id is unique to the event, so redeliveries share it. The legacy
+            # body's lastUpdated has one-second resolution: two changes in one second would look
+            # like one, so those events carry no version and dedupe only while still pending
+            # (processing fetches the current record, so nothing is lost either way).
+            version=event.event_id,
+            operation=event.operation,
+            payload={
+                "occurred_at": event.occurred_at,
+                "event_id": event.event_id,
+                "merged_away_id": event.merged_away_id,
+            },
+        )
+        for event in events
+    ]

@@ -8,9 +8,10 @@ from __future__ import annotations
 import secrets
 from urllib.parse import parse_qsl, urlsplit
 
-from connectors.http import build_session
+from connectors.base.http import build_session
 from connectors.models import Connection
-from connectors.oauth import CallbackResult, oauth_authorize_url, oauth_callback
+from connectors.oauth import oauth_authorize_url, oauth_callback
+from connectors.oauth_providers import CallbackResult
 from connectors.services import books_organizations, connection_set_organization
 
 

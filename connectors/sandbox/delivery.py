@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from connectors.http import build_session
+from connectors.base.http import build_session
 from connectors.sandbox.models import OutboundDelivery, RequestLog
 from connectors.sandbox.redact import redact
 

@@ -395,7 +395,7 @@ def demo_channels_ensure() -> Outcome:
     """The CRM's notification channel for the two-way flows, now rather than at the hourly run,
     so that an edit in the sandbox CRM reaches QuickBooks from the start."""
     from connectors.models import WebhookChannel
-    from connectors.zoho_crm.channels import channels_ensure_for_flows
+    from syncs.tasks import channels_ensure_for_flows
 
     def state() -> list[tuple]:
         return list(WebhookChannel.objects.values_list("pk", "events", "status").order_by("pk"))

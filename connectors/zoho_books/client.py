@@ -6,14 +6,23 @@ Reference: https://www.zoho.com/books/api/v3/introduction/
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
-from connectors.exceptions import AuthError, ConnectorError, NotFound, PermanentError, RateLimited
-from connectors.http import ApiSession, response_error_default
-from connectors.models import Connection
+from connectors.base.exceptions import (
+    AuthError,
+    ConnectorError,
+    NotFound,
+    PermanentError,
+    RateLimited,
+)
+from connectors.base.http import ApiSession, response_error_default
+from connectors.vendor_hosts import ZOHO_HOSTS
 from connectors.zoho_crm.client import zoho_api_base
+
+if TYPE_CHECKING:
+    from connectors.models import Connection
 
 # Zoho Books allows 100 requests a minute per organization.
 CALLS_PER_MINUTE = 90
@@ -58,6 +67,7 @@ class ZohoBooksClient:
         self.base_url = zoho_api_base(connection) + "/books/v3"
         self.api = ApiSession(
             connection,
+            hosts=ZOHO_HOSTS,
             parse_error=books_error,
             auth_scheme="Zoho-oauthtoken",
             calls_per_minute=CALLS_PER_MINUTE,

@@ -12,11 +12,11 @@ from typing import Any
 
 from django.core.cache import cache
 
-from connectors.adapter import Record, WriteItem, WriteOutcome
-from connectors.exceptions import PermanentError
+from connectors.base.exceptions import PermanentError
+from connectors.base.records import Record, WriteItem, WriteOutcome
+from connectors.base.schema import FieldSpec, TargetSchema
 from connectors.models import Connection
 from connectors.zoho_crm.client import FieldMeta, RecordResult, ZohoCrmClient
-from syncs.mapping import FieldSpec, TargetSchema
 
 SCHEMA_CACHE_SECONDS = 300
 SUBFORM_TYPES = ("subform", "lineitem")  # "lineitem" on orgs still on Product_Details

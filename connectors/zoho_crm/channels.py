@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,7 +16,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from connectors.exceptions import ConnectorError, PermanentError
+from connectors.base.exceptions import ConnectorError, PermanentError
+from connectors.base.spec import ChannelsEnsured
 from connectors.models import Connection, WebhookChannel
 from connectors.zoho_crm.client import ZohoCrmClient
 
@@ -29,7 +29,7 @@ KIND = WebhookChannel.Kind.ZOHO_CRM_NOTIFICATIONS
 
 
 def notify_url() -> str:
-    return settings.PUBLIC_BASE_URL + reverse("connectors:zoho_crm_notification")
+    return settings.PUBLIC_BASE_URL + reverse("webhook", kwargs={"system": "zoho-crm"})
 
 
 def _body(channel: WebhookChannel) -> dict:
@@ -135,35 +135,6 @@ def channels_renew() -> int:
     return renewed
 
 
-@dataclass(frozen=True)
-class ChannelsEnsured:
-    """What `channels_ensure_for_flows` did: channels in place (subscribed, changed or already
-    right), channels that failed (the error is on the channel row), and channels stopped."""
-
-    ensured: int = 0
-    failed: int = 0
-    stopped: int = 0
-
-
-def _modules_watched() -> dict[int, list[str]]:
-    """The CRM modules each Zoho CRM connection must be watched for: the target module of each
-    two-way flow writing to it, and the source module of each flow reading from it. Paused flows
-    count (their changes wait in the inbox until they resume); disabled ones do not."""
-    from syncs.models import SyncFlow  # here, not at the top: connectors load before syncs
-
-    flows = SyncFlow.objects.exclude(state=SyncFlow.State.DISABLED)
-    crm = Connection.System.ZOHO_CRM
-    wanted: dict[int, set[str]] = defaultdict(set)
-    two_way = flows.filter(direction=SyncFlow.Direction.TWO_WAY, target__system=crm)
-    for connection_id, module in two_way.values_list("target_id", "target_entity"):
-        wanted[connection_id].add(module)
-    for connection_id, module in flows.filter(source__system=crm).values_list(
-        "source_id", "source_entity"
-    ):
-        wanted[connection_id].add(module)
-    return {connection_id: sorted(modules) for connection_id, modules in wanted.items()}
-
-
 def channel_stop(channel: WebhookChannel) -> None:
     """Stop the channel at Zoho and forget it. Stopped rather than left to expire: until it
     expired (up to a week) Zoho would keep notifying changes no flow reads, and the hourly
@@ -193,13 +164,12 @@ def _channel_failed(channel: WebhookChannel, exc: ConnectorError) -> None:
     )
 
 
-def channels_ensure_for_flows() -> ChannelsEnsured:
+def channels_ensure(wanted: Mapping[int, list[str]]) -> ChannelsEnsured:
     """One notification channel per connected Zoho CRM connection that flows need watched,
-    watching exactly their modules (see `_modules_watched`); the channel of a connection no
-    flow needs any more is stopped. A channel a person disabled is left alone. A vendor failure
-    is recorded on the channel row and the next connection is tried: the hourly run (and
+    watching exactly the modules `wanted` names for it; the channel of a connection no flow
+    needs any more is stopped. A channel a person disabled is left alone. A vendor failure is
+    recorded on the channel row and the next connection is tried: the hourly run (and
     `channels_renew`) tries it again."""
-    wanted = _modules_watched()
     connections = Connection.objects.filter(
         system=Connection.System.ZOHO_CRM, status=Connection.Status.CONNECTED
     )

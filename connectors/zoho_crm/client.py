@@ -8,14 +8,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
-from connectors.exceptions import AuthError, ConnectorError, NotFound, PermanentError, RateLimited
-from connectors.http import ApiSession, response_error_default
-from connectors.models import Connection
-from connectors.oauth_providers import ZOHO_API_DOMAINS
+from connectors.base.exceptions import (
+    AuthError,
+    ConnectorError,
+    NotFound,
+    PermanentError,
+    RateLimited,
+)
+from connectors.base.http import ApiSession, response_error_default
+from connectors.vendor_hosts import ZOHO_API_DOMAINS, ZOHO_HOSTS
+
+if TYPE_CHECKING:
+    from connectors.models import Connection
 
 AUTH_CODES = {"INVALID_TOKEN", "AUTHENTICATION_FAILURE", "OAUTH_SCOPE_MISMATCH", "NO_PERMISSION"}
 PAGE_SIZE = 200  # the most a GET returns
@@ -139,6 +147,7 @@ class ZohoCrmClient:
         self.base_url = zoho_api_base(connection) + "/crm/v8"
         self.api = ApiSession(
             connection,
+            hosts=ZOHO_HOSTS,
             parse_error=crm_error,
             auth_scheme="Zoho-oauthtoken",
             throttle_pause=THROTTLE_PAUSE,
@@ -260,13 +269,13 @@ class ZohoCrmClient:
         Safe to repeat: a retried upsert finds the records its first attempt wrote.
         Reference: https://www.zoho.com/crm/developer/docs/api/v8/upsert-records.html
         """
+        # An empty list is refused (INVALID_DATA): without one Zoho checks the module's own
+        # duplicate-check fields.
+        checked = (
+            {"duplicate_check_fields": duplicate_check_fields} if duplicate_check_fields else {}
+        )
         return self._write(
-            "POST",
-            f"{module}/upsert",
-            records,
-            retry_safe=True,
-            duplicate_check_fields=duplicate_check_fields,
-            trigger=trigger or [],
+            "POST", f"{module}/upsert", records, retry_safe=True, trigger=trigger or [], **checked
         )
 
     def insert(

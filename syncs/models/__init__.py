@@ -1,12 +1,12 @@
 """The sync engine's records. Split by concern; import everything from `syncs.models`."""
 
+from connectors.base.errors import TRANSIENT_CATEGORIES, ErrorCategory
+
 from .flows import MATCH_KEYS, FieldMapping, RecordLink, SyncFlow, default_match_keys
 from .inbox import ChangeEvent
 from .runs import (
     OPEN_STATUSES,
-    TRANSIENT_CATEGORIES,
     AuditEntry,
-    ErrorCategory,
     SyncError,
     SyncRun,
 )

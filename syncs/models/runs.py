@@ -6,32 +6,9 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from connectors.base.errors import ErrorCategory
+
 from .flows import RecordLink, SyncFlow
-
-
-class ErrorCategory(models.TextChoices):
-    DUPLICATE = "duplicate", "Duplicate"
-    MANDATORY_MISSING = "mandatory_missing", "Mandatory field missing"
-    CURRENCY_MISMATCH = "currency_mismatch", "Currency mismatch"
-    MISSING_DEPENDENCY = "missing_dependency", "Missing dependency"
-    RECORD_LOCKED = "record_locked", "Record locked"
-    NAME_CONFLICT = "name_conflict", "Name conflict"
-    VALUE_TOO_LONG = "value_too_long", "Value too long"
-    INVALID_VALUE = "invalid_value", "Invalid value"
-    NOT_FOUND = "not_found", "Not found"
-    AUTH = "auth", "Reconnect needed"
-    RATE_LIMITED = "rate_limited", "Rate limited"
-    REMOTE_UNAVAILABLE = "remote_unavailable", "Remote unavailable"
-    PAUSED = "paused", "Flow paused"
-    MODULE_UNAVAILABLE = "module_unavailable", "Module unavailable"
-    UNKNOWN = "unknown", "Unknown"
-
-
-# These clear up by themselves; the engine retries them with capped backoff. Every other
-# category waits for a person (fix the data, reconnect, resume the flow).
-TRANSIENT_CATEGORIES = frozenset(
-    {ErrorCategory.RATE_LIMITED, ErrorCategory.REMOTE_UNAVAILABLE, ErrorCategory.RECORD_LOCKED}
-)
 
 
 class SyncRun(models.Model):

@@ -11,12 +11,19 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from connectors.exceptions import PermanentError
-from connectors.hosts import HostNotAllowed, url_allowed
+from connectors.base.exceptions import PermanentError
+from connectors.base.hosts import HostNotAllowed
+from connectors.base.hosts import url_allowed as url_allowed_for
 from connectors.models import Connection
 from connectors.oauth import connection_access_token
+from connectors.registry import system_spec
 from connectors.services import connection_test
 from tests.factories import connected, connection_create
+
+
+def url_allowed(system: str, url: str) -> bool:
+    return url_allowed_for(url, system_spec(system).hosts)
+
 
 pytestmark = pytest.mark.django_db
 

@@ -10,14 +10,14 @@ import requests
 import responses
 from django.utils import timezone
 
-from connectors.exceptions import (
+from connectors.base.exceptions import (
     AuthError,
     NotFound,
     PermanentError,
     RateLimited,
     RemoteUnavailable,
 )
-from connectors.http import count_calls
+from connectors.base.http import count_calls
 from connectors.models import Connection
 from connectors.qbo.client import QboClient
 from connectors.zoho_books.client import ZohoBooksClient
@@ -130,7 +130,7 @@ def test_the_pause_is_shared_by_every_worker(qbo, mock_http, sleeps):
 
 
 def test_a_long_pause_is_handed_back_without_a_call(qbo, mock_http, sleeps):
-    from connectors.exceptions import ConnectionPaused
+    from connectors.base.exceptions import ConnectionPaused
 
     Connection.objects.filter(pk=qbo.pk).update(
         throttled_until=timezone.now() + timedelta(minutes=30)
@@ -143,7 +143,7 @@ def test_a_long_pause_is_handed_back_without_a_call(qbo, mock_http, sleeps):
 
 def test_a_waiting_call_keeps_saying_the_worker_is_alive(qbo, mock_http, sleeps, monkeypatch):
     beats: list[int] = []
-    monkeypatch.setattr("connectors.http._activity_hooks", [lambda: beats.append(len(sleeps))])
+    monkeypatch.setattr("connectors.base.http._activity_hooks", [lambda: beats.append(len(sleeps))])
     Connection.objects.filter(pk=qbo.pk).update(
         throttled_until=timezone.now() + timedelta(seconds=45)
     )
@@ -266,7 +266,7 @@ def test_per_connection_rate_limit_waits_for_the_next_minute(qbo, mock_http, sle
     monkeypatch.setattr("connectors.qbo.client.CALLS_PER_MINUTE", 2)
     mock_http.get(COMPANY_INFO, json=qbo_company_info_body())
     clock = iter([120.0, 120.0, 120.5, 180.0])
-    monkeypatch.setattr("connectors.http.clock", lambda: next(clock))
+    monkeypatch.setattr("connectors.base.http.clock", lambda: next(clock))
     client = QboClient(qbo)
     client.ping()
     client.ping()

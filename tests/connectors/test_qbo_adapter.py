@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from connectors.adapter import WriteItem
-from connectors.exceptions import PermanentError
+from connectors.base.exceptions import PermanentError
+from connectors.base.records import WriteItem
 from connectors.qbo.adapter import QboAdapter
 from tests.factories import QBO_API, connected, connection_create
 from tests.paths import FIXTURES

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from responses import matchers
 
-from connectors.exceptions import NotFound, PermanentError
+from connectors.base.exceptions import NotFound, PermanentError
 from connectors.qbo.client import QboClient, qbo_quote
 from tests.factories import QBO_API, connected, connection_create
 from tests.paths import FIXTURES as SHARED_FIXTURES_ROOT

@@ -29,7 +29,10 @@ def _post(
 ):
     headers = {} if signature is None else {"HTTP_INTUIT_SIGNATURE": signature}
     return client.post(
-        reverse("connectors:qbo_webhook"), data=body, content_type=content_type, **headers
+        reverse("webhook", kwargs={"system": "qbo"}),
+        data=body,
+        content_type=content_type,
+        **headers,
     )
 
 
@@ -160,7 +163,7 @@ def test_malformed_bodies_get_400_and_store_nothing(client, company, body):
 
 
 def test_get_is_not_allowed(client):
-    assert client.get(reverse("connectors:qbo_webhook")).status_code == 405
+    assert client.get(reverse("webhook", kwargs={"system": "qbo"})).status_code == 405
 
 
 def test_an_id_no_vendor_would_send_gets_400_and_stores_nothing(client, company):

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection as db_connection
 from django.utils import timezone
 
-from connectors.exceptions import AuthError, TokenThrottled
+from connectors.base.exceptions import AuthError, TokenThrottled
 from connectors.models import Connection
 from connectors.oauth import connection_access_token
 from tests.factories import QBO_TOKEN_URL, connected, connection_create, qbo_token_body

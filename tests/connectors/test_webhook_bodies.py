@@ -44,7 +44,7 @@ def channel() -> WebhookChannel:
 def _qbo(client, body: bytes):
     signature = base64.b64encode(hmac.new(VERIFIER.encode(), body, hashlib.sha256).digest())
     return client.post(
-        reverse("connectors:qbo_webhook"),
+        reverse("webhook", kwargs={"system": "qbo"}),
         data=body,
         content_type="application/json",
         HTTP_INTUIT_SIGNATURE=signature.decode(),
@@ -53,7 +53,9 @@ def _qbo(client, body: bytes):
 
 def _crm(client, body: bytes):
     return client.post(
-        reverse("connectors:zoho_crm_notification"), data=body, content_type="application/json"
+        reverse("webhook", kwargs={"system": "zoho-crm"}),
+        data=body,
+        content_type="application/json",
     )
 
 

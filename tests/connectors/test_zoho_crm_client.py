@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from connectors.exceptions import PermanentError, RateLimited
+from connectors.base.exceptions import PermanentError, RateLimited
 from connectors.models import Connection
 from connectors.zoho_crm.client import ZohoCrmClient
 from tests.factories import connected, connection_create

@@ -10,7 +10,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from connectors.exceptions import ConnectorError
+from connectors.base.exceptions import ConnectorError
 from connectors.sandbox.models import RequestLog, Vendor
 from connectors.sandbox.qbo import services as qbo_sandbox
 from connectors.sandbox.zoho.models import CrmRecord

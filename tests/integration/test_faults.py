@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from connectors.exceptions import RateLimited, RemoteUnavailable
+from connectors.base.exceptions import RateLimited, RemoteUnavailable
 from connectors.models import Connection
 from connectors.qbo.client import QboClient
 from connectors.sandbox.models import InFlight, RequestLog, Vendor
@@ -56,7 +56,7 @@ def test_qbo_429_backs_off_and_succeeds_when_the_window_allows(
         profile.rate_limit_per_minute = 500
         profile.save()
 
-    monkeypatch.setattr("connectors.http.sleep", wait)
+    monkeypatch.setattr("connectors.base.http.sleep", wait)
 
     assert client.company_info().name == "Craig's Design and Landscaping"
 

@@ -11,7 +11,7 @@ import requests
 from django.http import HttpResponse
 from django.test import Client
 
-from connectors.exceptions import AuthError
+from connectors.base.exceptions import AuthError
 from connectors.models import Connection
 from connectors.oauth import redirect_uri
 from connectors.qbo.client import QboClient

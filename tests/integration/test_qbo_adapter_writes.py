@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs
 
-from connectors.adapter import WriteItem
+from connectors.base.records import WriteItem
 from connectors.models import Connection
 from connectors.qbo.adapter import QboAdapter
 from connectors.sandbox.qbo import services as qbo_sandbox

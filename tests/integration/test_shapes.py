@@ -15,12 +15,12 @@ import responses
 from connectors.models import Connection
 from connectors.oauth_providers import ZohoOAuth
 from connectors.qbo.client import QboClient
-from connectors.registry import CRM_SCOPES
 from connectors.sandbox.qbo import services as qbo_sandbox
 from connectors.sandbox.qbo.models import Company
 from connectors.sandbox.zoho import services as zoho_sandbox
 from connectors.sandbox.zoho.models import CrmOrg
 from connectors.zoho_crm.client import ZohoCrmClient
+from connectors.zoho_crm.spec import SCOPES as CRM_SCOPES
 from tests.integration.conftest import LIVE, recorded
 
 pytestmark = LIVE

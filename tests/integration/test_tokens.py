@@ -11,7 +11,7 @@ import pytest
 import requests
 from django.utils import timezone
 
-from connectors.exceptions import TokenThrottled
+from connectors.base.exceptions import TokenThrottled
 from connectors.models import Connection
 from connectors.oauth import LOCAL_BUDGET, connection_access_token
 from connectors.qbo.client import QboClient

@@ -3,7 +3,7 @@ making a repeated create harmless, Zoho CRM upserts 100 a call with a result per
 
 from __future__ import annotations
 
-from connectors.exceptions import PermanentError
+from connectors.base.exceptions import PermanentError
 from connectors.models import Connection
 from connectors.qbo.client import QboClient
 from connectors.sandbox.models import RequestLog

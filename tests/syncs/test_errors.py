@@ -10,7 +10,7 @@ import pytest
 import requests
 from lxml import etree
 
-from connectors.exceptions import (
+from connectors.base.exceptions import (
     AuthError,
     ConnectorError,
     NotFound,

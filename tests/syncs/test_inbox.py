@@ -10,7 +10,7 @@ from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from connectors.exceptions import RateLimited
+from connectors.base.exceptions import RateLimited
 from connectors.models import Connection
 from syncs.inbox import (
     EVENT_MAX_ATTEMPTS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from syncs.mapping import FieldSpec, TargetSchema
+from connectors.base.schema import FieldSpec, TargetSchema
 from syncs.matching import MatchFields
 from syncs.services import flow_create_with_defaults
 

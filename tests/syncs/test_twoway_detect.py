@@ -17,9 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Schedule
 
-from connectors.exceptions import ConnectorError
+from connectors.base.exceptions import ConnectorError
+from connectors.base.spec import ChannelsEnsured
 from connectors.models import Connection, WebhookChannel
-from connectors.zoho_crm.channels import ChannelsEnsured, channels_ensure_for_flows
 from syncs import admin as admin_module
 from syncs.engine import POLL_OVERLAP
 from syncs.models import ChangeEvent, SyncFlow, SyncRun
@@ -31,7 +31,12 @@ from syncs.services import (
     flow_history_start,
     flow_pause,
 )
-from syncs.tasks import channels_ensure_task, channels_renew, flow_history_task
+from syncs.tasks import (
+    channels_ensure_for_flows,
+    channels_ensure_task,
+    channels_renew,
+    flow_history_task,
+)
 from tests.factories import connected, connection_create
 from tests.syncs.conftest import LOCAL_FIXTURES
 

@@ -1,17 +1,13 @@
-"""What the sync engine knows of an external system: records in its own terms, and the small
-interface every adapter speaks. Vendor details stay in `connectors/<system>/adapter.py`."""
+"""Records in the engine's terms, the same for every system: what was read, what to write,
+and what became of each write."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
-from connectors.exceptions import ConnectorError
-
-if TYPE_CHECKING:
-    from syncs.mapping import TargetSchema
+from connectors.base.exceptions import ConnectorError
 
 
 @dataclass(frozen=True)
@@ -91,43 +87,28 @@ def payload_rebase(
     return rebased, conflicts
 
 
-class Adapter(Protocol):
-    system: str
+def record_to_json(record: Record) -> dict[str, Any]:
+    """A record as the inbox stores one that a system pushed to us."""
+    modified = record.modified_at.isoformat() if record.modified_at else None
+    return {
+        "id": record.id,
+        "version": record.version,
+        "modified_at": modified,
+        "deleted": record.deleted,
+        "data": record.data,
+        "name": record.name,
+        "active": record.active,
+    }
 
-    def changed(self, entity: str, *, since: datetime | None) -> Iterator[list[Record]]:
-        """Pages of records changed since a moment (all records when `since` is None)."""
-        ...
 
-    def listing(
-        self, entity: str, *, since: datetime | None, skip: int = 0
-    ) -> Iterator[list[Record]]:
-        """Pages of every record changed since a moment (all when `since` is None) in a stable
-        order, leaving out the first `skip`: a long listing that stopped resumes there."""
-        ...
-
-    def count(self, entity: str, *, since: datetime | None) -> int | None:
-        """How many records `listing` gives in all, or None when the system cannot say
-        without reading them."""
-        ...
-
-    def fetch(self, entity: str, ids: Sequence[str]) -> list[Record]:
-        """Records by id, in batches; ids not found are simply absent."""
-        ...
-
-    def find(self, entity: str, *, field_name: str, value: str) -> list[Record]:
-        """Records whose field equals a value (matching by email, phone or name)."""
-        ...
-
-    def write(self, entity: str, items: Sequence[WriteItem]) -> list[WriteOutcome]:
-        """Create or update in bulk, with an outcome per item in the same order."""
-        ...
-
-    def deactivate(self, entity: str, record_id: str) -> WriteOutcome:
-        """Mark a record inactive (never delete it)."""
-        ...
-
-    def schema(self, entity: str) -> TargetSchema:
-        """The fields a record of `entity` may carry, with types, lengths and mandatory flags."""
-        ...
-
-    def ping(self) -> str: ...
+def record_from_json(value: dict[str, Any]) -> Record:
+    modified = value.get("modified_at")
+    return Record(
+        id=str(value["id"]),
+        version=str(value.get("version") or ""),
+        modified_at=datetime.fromisoformat(modified) if modified else None,
+        deleted=bool(value.get("deleted")),
+        data=dict(value.get("data") or {}),
+        name=str(value.get("name") or ""),
+        active=bool(value.get("active", True)),
+    )

@@ -19,29 +19,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from connectors.exceptions import PermanentError
-
-_INTUIT = frozenset(
-    {
-        "quickbooks.api.intuit.com",
-        "sandbox-quickbooks.api.intuit.com",
-        "oauth.platform.intuit.com",
-        "appcenter.intuit.com",
-    }
-)
-_ZOHO_SUFFIXES = ("com", "eu", "in", "com.au", "jp", "com.cn", "sa")
-_ZOHO = frozenset(
-    {
-        *(f"accounts.zoho.{suffix}" for suffix in _ZOHO_SUFFIXES),
-        *(f"www.zohoapis.{suffix}" for suffix in (*_ZOHO_SUFFIXES, "ca")),
-        "accounts.zohocloud.ca",
-    }
-)
-VENDOR_HOSTS: dict[str, frozenset[str]] = {
-    "qbo": _INTUIT,
-    "zoho_crm": _ZOHO,
-    "zoho_books": _ZOHO,
-}
+from connectors.base.exceptions import PermanentError
 
 
 class HostNotAllowed(PermanentError):
@@ -55,13 +33,14 @@ def sandbox_prefix() -> str:
     return settings.PUBLIC_BASE_URL.rstrip("/") + "/sandbox/"
 
 
-def url_allowed(system: str, url: str) -> bool:
-    """Whether `url` may receive a `system` connection's tokens or secrets."""
+def url_allowed(url: str, vendor_hosts: frozenset[str]) -> bool:
+    """Whether `url` may receive the credentials of a connection whose vendor serves from
+    `vendor_hosts` (its registry entry's `hosts`)."""
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
     if not host or parts.username or parts.password:
         return False
-    if parts.scheme == "https" and host in VENDOR_HOSTS.get(system, frozenset()):
+    if parts.scheme == "https" and host in vendor_hosts:
         return True
     prefix = sandbox_prefix()
     if prefix and f"{url.strip().rstrip('/')}/".startswith(prefix):
@@ -70,9 +49,11 @@ def url_allowed(system: str, url: str) -> bool:
     return parts.scheme in ("https", "http") and host in listed
 
 
-def url_check(system: str, url: str, *, what: str = "request") -> None:
+def url_check(
+    url: str, vendor_hosts: frozenset[str], *, system: str, what: str = "request"
+) -> None:
     """Raise `HostNotAllowed` unless `url` may receive this system's credentials."""
-    if not url_allowed(system, url):
+    if not url_allowed(url, vendor_hosts):
         host = urlsplit(url).netloc or url[:80]
         raise HostNotAllowed(
             f"Refused to send this {what} to {host}: it is not one of the vendor's own hosts. "
@@ -83,9 +64,9 @@ def url_check(system: str, url: str, *, what: str = "request") -> None:
         )
 
 
-def override_problem(system: str, url: str) -> str:
+def override_problem(url: str, vendor_hosts: frozenset[str]) -> str:
     """What is wrong with an override an admin typed, or "" when it is allowed."""
-    if not url or url_allowed(system, url):
+    if not url or url_allowed(url, vendor_hosts):
         return ""
     prefix = sandbox_prefix()
     where = f"the sandbox ({prefix})" if prefix else "the sandbox (it is off on this server)"

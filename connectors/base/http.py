@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from django.conf import settings
@@ -36,14 +36,14 @@ from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
-from connectors.exceptions import (
+from connectors.base.exceptions import (
     ConnectionPaused,
     ConnectorError,
     RateLimited,
     RemoteUnavailable,
     TokenThrottled,
 )
-from connectors.hosts import url_check
+from connectors.base.hosts import url_check
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,24 @@ def pause(seconds: float) -> None:
         step = min(remaining, PAUSE_SLICE)
         sleep(step)
         remaining -= step
+
+
+class TokenProvider(Protocol):
+    """Gives a connection's access token: a fresh one with `force_refresh` (after a 401),
+    unless another worker has already replaced `stale_token`."""
+
+    def __call__(
+        self, connection: Any, *, force_refresh: bool = ..., stale_token: str = ...
+    ) -> str: ...
+
+
+# The provider a session uses when its client names none: the OAuth token store, registered
+# by `connectors.apps` (so that this layer imports nothing above it).
+_default_tokens: list[TokenProvider] = []
+
+
+def token_provider_set(provider: TokenProvider) -> None:
+    _default_tokens[:] = [provider]
 
 
 _call_counter: ContextVar[Counter | None] = ContextVar("connector_call_counter", default=None)
@@ -176,14 +194,18 @@ class ApiSession:
         self,
         connection: Any,
         *,
+        hosts: frozenset[str],
         parse_error: ErrorParser,
+        tokens: TokenProvider | None = None,
         auth_scheme: str = "Bearer",
         calls_per_minute: int | None = None,
         throttle_pause: float = DEFAULT_THROTTLE_PAUSE,
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
         self.connection = connection
+        self.hosts = hosts
         self.parse_error = parse_error
+        self._tokens = tokens
         self.auth_scheme = auth_scheme
         self.calls_per_minute = calls_per_minute
         self.throttle_pause = throttle_pause
@@ -210,13 +232,19 @@ class ApiSession:
         )
         return retrying(self._authorised, method, url, kwargs)
 
-    def _authorised(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
-        from connectors.oauth import connection_access_token
+    def _token_provider(self) -> TokenProvider:
+        if self._tokens is not None:
+            return self._tokens
+        if not _default_tokens:
+            raise RuntimeError("No token provider: pass `tokens` or register one at start-up.")
+        return _default_tokens[0]
 
-        token = connection_access_token(self.connection)
+    def _authorised(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
+        tokens = self._token_provider()
+        token = tokens(self.connection)
         response = self._send(method, url, token, kwargs)
         if response.status_code == 401:
-            token = connection_access_token(self.connection, force_refresh=True, stale_token=token)
+            token = tokens(self.connection, force_refresh=True, stale_token=token)
             response = self._send(method, url, token, kwargs)
         error = self.parse_error(response)
         if isinstance(error, RateLimited):
@@ -265,7 +293,7 @@ class ApiSession:
         pause(wait)
 
     def _send(self, method: str, url: str, token: str, kwargs: dict[str, Any]) -> requests.Response:
-        url_check(self.connection.system, url)  # the token goes to the vendor's hosts only
+        url_check(url, self.hosts, system=self.connection.system)  # vendor's hosts only
         self._gate_wait()
         self._throttle()
         _activity()

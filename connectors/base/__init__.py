@@ -1,0 +1,1 @@
+"""What every connector and the sync engine share, and nothing vendor-specific."""

@@ -1,0 +1,50 @@
+"""The fields a record of an entity may carry, as the system's own metadata describes them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of the target entity, as the target's metadata describes it.
+
+    From Zoho CRM's `GET /crm/v8/settings/fields?module=Accounts`, each entry of `fields` gives:
+    `FieldSpec(api_name=f["api_name"], data_type=f["data_type"], length=f.get("length"),
+    mandatory=f.get("system_mandatory", False) (or the layout's `required`),
+    picklist_values=tuple(v["actual_value"] for v in f.get("pick_list_values", [])),
+    read_only=f.get("read_only", False))`.
+    `data_type` uses Zoho's vocabulary: text, textarea, email, phone, website, picklist,
+    multiselectpicklist, integer, bigint, double, currency, percent, decimal, boolean, date,
+    datetime, lookup, ownerlookup, userlookup, autonumber. Other systems map onto it.
+    """
+
+    api_name: str
+    data_type: str = "text"
+    length: int | None = None
+    mandatory: bool = False
+    picklist_values: tuple[str, ...] = ()
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class TargetSchema:
+    """The fields of one target entity, keyed by API name; `label` names it in messages
+    (e.g. "Zoho CRM Accounts"). An inventory module also names its line-item subform and
+    describes one line (`line_items`, `line_schema`)."""
+
+    label: str
+    fields: Mapping[str, FieldSpec]
+    line_items: str = ""
+    line_schema: TargetSchema | None = None
+
+    @classmethod
+    def of(cls, label: str, specs: Iterable[FieldSpec]) -> TargetSchema:
+        return cls(label=label, fields={spec.api_name: spec for spec in specs})
+
+    def get(self, api_name: str) -> FieldSpec | None:
+        return self.fields.get(api_name)
+
+    def mandatory_fields(self) -> list[FieldSpec]:
+        return [spec for spec in self.fields.values() if spec.mandatory and not spec.read_only]

@@ -1,0 +1,9 @@
+"""QuickBooks Desktop's registry entry: the Web Connector calls us, so records are pushed and
+there is no API to call, no OAuth and no host to send a token to."""
+
+from __future__ import annotations
+
+from connectors.base.spec import Delivery, SystemSpec
+from connectors.qbd.errors import RULES
+
+SPEC = SystemSpec(system="qbd", delivery=Delivery.PUSHED, error_rules=RULES)

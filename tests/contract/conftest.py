@@ -1,0 +1,85 @@
+"""The adapter contract: what every adapter promises the engine, run against each system's
+sandbox fake over real HTTP. A system joins by adding a `Case` below: how to make records on the
+vendor's side, what a record of its test entity looks like, and how the vendor deletes one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from connectors.base.adapter import Adapter
+from connectors.models import Connection
+from connectors.registry import adapter_for
+from connectors.sandbox.qbo import services as qbo_sandbox
+from connectors.sandbox.zoho import services as zoho_sandbox
+
+
+@dataclass
+class Case:
+    system: str
+    adapter: Adapter
+    entity: str
+    name_field: str  # a field `find` can search by, whose value is unique per record here
+    seed: Callable[[str], str]  # makes a record named so at the vendor; returns its id
+    payload: Callable[[str], dict[str, Any]]  # a record to write, named so
+    invalid: dict[str, Any]  # a record the vendor refuses
+    vendor_delete: Callable[[str], None]  # deletes (or deactivates) a record the vendor's way
+    deactivates: bool = True  # False: `deactivate` refuses, saying how the system does it
+    # The version is the modified time to the second (Zoho's Modified_Time): a change made in
+    # the same second as the one before keeps it, so it only never goes back.
+    version_is_second: bool = False
+    match: Callable[[str], dict[str, str]] = field(default=lambda name: {})
+
+
+def _qbo_case(connection: Connection, company: Any) -> Case:
+    def seed(name: str) -> str:
+        return qbo_sandbox.record_create(
+            company=company, entity="Customer", data={"DisplayName": name}
+        )["Id"]
+
+    return Case(
+        system="qbo",
+        adapter=adapter_for(connection),
+        entity="Customer",
+        name_field="DisplayName",
+        seed=seed,
+        payload=lambda name: {"DisplayName": name, "CompanyName": f"{name} Ltd"},
+        invalid={"DisplayName": "x" * 600},  # over the 500 characters Intuit allows
+        vendor_delete=lambda record_id: qbo_sandbox.record_deactivate(
+            company=company, entity="Customer", record_id=record_id
+        ),
+    )
+
+
+def _crm_case(connection: Connection, org: Any) -> Case:
+    def seed(name: str) -> str:
+        record = zoho_sandbox.crm_record_create(
+            org=org, module="Accounts", data={"Account_Name": name}
+        )
+        return str(record.record_id)
+
+    return Case(
+        system="zoho_crm",
+        adapter=adapter_for(connection),
+        entity="Accounts",
+        name_field="Account_Name",
+        seed=seed,
+        payload=lambda name: {"Account_Name": name, "Website": "https://example.com"},
+        invalid={"Website": "https://example.com"},  # no Account_Name: mandatory
+        vendor_delete=lambda record_id: zoho_sandbox.crm_record_delete(
+            org=org, module="Accounts", record_id=record_id
+        ),
+        deactivates=False,
+        version_is_second=True,
+        match=lambda name: {"Account_Name": name},
+    )
+
+
+@pytest.fixture(params=["qbo", "zoho_crm"])
+def case(request: pytest.FixtureRequest) -> Case:
+    if request.param == "qbo":
+        return _qbo_case(request.getfixturevalue("qbo"), request.getfixturevalue("qbo_company"))
+    return _crm_case(request.getfixturevalue("crm"), request.getfixturevalue("crm_org"))
