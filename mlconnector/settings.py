@@ -67,11 +67,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_q",
     "connectors",
-    "connectors.sandbox",
-    "connectors.sandbox.qbo",
-    "connectors.sandbox.zoho",
     "syncs",
 ]
+# Dev-only: without the sandbox its apps, tables and pages do not exist.
+if SANDBOX_ENABLED:
+    INSTALLED_APPS += ["connectors.sandbox", "connectors.sandbox.qbo", "connectors.sandbox.zoho"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

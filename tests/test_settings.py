@@ -103,3 +103,46 @@ def test_sandbox_is_mounted_only_when_enabled():
     finally:
         clear_url_caches()
         importlib.reload(mlconnector.urls)
+
+
+PRODUCT_WITHOUT_SANDBOX = """
+import django
+django.setup()
+from django.apps import apps
+from django.core.management import get_commands
+from django.db import connection
+from django.test import Client as TestClient
+Client = lambda: TestClient(HTTP_HOST="127.0.0.1")
+tables = connection.introspection.table_names()
+print("tables", len(tables), sorted(t for t in tables if t.startswith("sandbox")))
+print("apps", sorted(a.label for a in apps.get_app_configs() if a.label.startswith("sandbox")))
+print("commands", sorted(c for c in ("seed_demo", "benchmark_sync") if c in get_commands()))
+print("status", Client().get("/sandbox/").status_code, Client().get("/sandbox/qbo/connect/oauth2").status_code)
+print("admin", Client().get("/admin/login/").status_code)
+"""
+
+
+def test_without_the_sandbox_it_has_no_tables_no_pages_and_no_commands(tmp_path):
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SANDBOX_ENABLED"}}
+    env = {
+        **clean,
+        "DEBUG": "true",
+        "SANDBOX_ENABLED": "false",
+        "ENV_FILE": "/nonexistent/.env",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'product.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "mlconnector.settings",
+        "PYTHONPATH": str(ROOT),
+    }
+    run = {"cwd": tmp_path, "env": env, "capture_output": True, "text": True, "check": False}
+    migrated = subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], **run)
+    assert migrated.returncode == 0, migrated.stderr
+    result = subprocess.run([sys.executable, "-c", PRODUCT_WITHOUT_SANDBOX], **run)
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    count, sandbox_tables = lines["tables"].split(" ", 1)
+    assert int(count) > 10, "the product's own tables are there"
+    assert sandbox_tables == "[]"
+    assert lines["apps"] == "[]"
+    assert lines["commands"] == "[]"
+    assert lines["status"] == "404 404"
+    assert lines["admin"] == "200"

@@ -3,9 +3,15 @@
 Everything real but the vendors: the fakes answer over HTTP on a local server this command
 starts, the product connects through OAuth, and the engine runs the historical sync of the
 default Customer -> Accounts and Customer -> Contacts flows. Prints records per second, API
-calls per 1000 records on each side, and peak memory. Run it on a quiet machine:
+calls per 1000 records on each side, peak memory, and CPU time split in two: the engine's own
+(the thread that runs the sync: mapping, matching, recording, its side of every HTTP call) and
+the fakes' (the server threads answering it). CPU time holds steady on a shared machine where
+wall time does not. Run it with the sandbox on:
 
-    python manage.py benchmark_sync --customers 2000
+    SANDBOX_ENABLED=true python manage.py benchmark_sync --customers 2000
+
+`--trace-memory` adds the peak of Python allocations (tracemalloc slows everything, so the CPU
+figures of such a run are not comparable).
 """
 
 from __future__ import annotations
@@ -76,13 +82,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--customers", type=int, default=2000)
+        parser.add_argument("--trace-memory", action="store_true")
 
-    def handle(self, *args, customers: int, **options) -> None:
+    def handle(self, *args, customers: int, trace_memory: bool, **options) -> None:
         server, base_url = _serve()
         tag = uuid.uuid4().hex[:6]
         try:
             flows = self._prepare(base_url, customers, tag)
-            self._measure(flows, customers)
+            self._measure(flows, customers, trace_memory=trace_memory)
         finally:
             server.shutdown()
 
@@ -128,15 +135,19 @@ class Command(BaseCommand):
         )
         return flows
 
-    def _measure(self, flows: list[SyncFlow], customers: int) -> None:
-        tracemalloc.start()
+    def _measure(self, flows: list[SyncFlow], customers: int, *, trace_memory: bool) -> None:
+        if trace_memory:
+            tracemalloc.start()
         started = time.monotonic()
+        engine_started, process_started = time.thread_time(), time.process_time()
         runs: list[SyncRun] = []
         for flow in flows:  # the accounts first: contacts point at them
             flow_history_start(flow, since=date(2000, 1, 1))
             runs.append(flow_history_run(flow, triggered_by="benchmark"))
+        engine_cpu = time.thread_time() - engine_started
+        process_cpu = time.process_time() - process_started
         elapsed = time.monotonic() - started
-        _, peak = tracemalloc.get_traced_memory()
+        peak = tracemalloc.get_traced_memory()[1] if trace_memory else None
         tracemalloc.stop()
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         for run in runs:
@@ -148,11 +159,19 @@ class Command(BaseCommand):
         per_thousand = 1000 / max(customers, 1)
         self.stdout.write(f"Customers:                     {customers}")
         self.stdout.write(f"CRM records written:           {written} (failed: {failed})")
+        records = max(written + failed, 1)
         self.stdout.write(f"Wall time:                     {elapsed:.1f} s")
-        self.stdout.write(f"Customers per second:          {customers / elapsed:.1f}")
+        self.stdout.write(f"Customers per second (wall):   {customers / elapsed:.1f}")
+        self.stdout.write(f"Engine CPU:                    {engine_cpu:.2f} s")
+        self.stdout.write(f"Fakes' CPU:                    {process_cpu - engine_cpu:.2f} s")
+        self.stdout.write(
+            f"Engine CPU per record:         {engine_cpu * 1000 / records:.2f} ms "
+            f"({records / max(engine_cpu, 1e-9):.0f} records a second per core)"
+        )
         self.stdout.write(f"QBO calls per 1000 customers:  {source_calls * per_thousand:.1f}")
         self.stdout.write(f"CRM calls per 1000 customers:  {target_calls * per_thousand:.1f}")
-        self.stdout.write(f"Peak Python memory (sync):     {peak / 2**20:.1f} MiB")
+        if peak is not None:
+            self.stdout.write(f"Peak Python memory (sync):     {peak / 2**20:.1f} MiB")
         self.stdout.write(f"Peak process RSS:              {rss_mb:.1f} MiB")
         for run in runs:
             self.stdout.write(
