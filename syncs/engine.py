@@ -15,7 +15,7 @@ This module is the pipeline for a batch of records; `syncs.live` feeds it from t
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from connectors.base.exceptions import ConnectorError, RateLimited
 from connectors.base.http import count_calls
-from connectors.base.records import Record, WriteItem, WriteOutcome
+from connectors.base.records import Record, WriteOutcome
 from connectors.base.schema import TargetSchema
 from connectors.models import Connection
 from connectors.registry import adapter_for
@@ -37,11 +37,13 @@ from syncs.models import (
     AuditEntry,
     ErrorCategory,
     FieldMapping,
+    OutboxWrite,
     RecordLink,
     SyncFlow,
     SyncRun,
 )
-from syncs.records import LinkConflict, RunCounts, audit_record, link_save, run_finish, run_start
+from syncs.outbox import idempotency_key, outbox_done, outbox_queue, outcome_record, write_item
+from syncs.records import RunCounts, audit_record, run_finish, run_start
 from syncs.references import (
     Currency,
     LineItems,
@@ -164,7 +166,7 @@ def _references_apply(ctx: FlowContext, record: Record, payload: dict[str, Any])
             continue
         target_id = ctx.reference_targets.get(reference.key, {}).get(value)
         if target_id:
-            payload[reference.lookup_field] = {"id": target_id}
+            payload[reference.lookup_field] = ctx.schema.references.write(target_id)
         elif not reference.optional:
             _missing(ctx, record, payload, reference, [reference.name(record.data)])
             return False
@@ -280,55 +282,83 @@ def _plan(ctx: FlowContext, records: Sequence[Record]) -> list[Planned]:
     return planned
 
 
-def _write(ctx: FlowContext, planned: list[Planned]) -> list[WriteOutcome]:
-    external = ctx.matcher.fields.external_field
-    items = [
-        WriteItem(
-            key=p.record.id,
-            payload=p.payload,
-            target_id=p.target_id,
-            target_version=p.link.target_version if p.link else "",
-            match={external: p.record.id} if external and not p.target_id else {},
-        )
-        for p in planned
-    ]
-    return ctx.target.write(ctx.flow.target_entity, items)
+def _queue(ctx: FlowContext, planned: list[Planned]) -> list[OutboxWrite]:
+    """The planned writes as outbox rows, kept before anything is sent."""
+    flow, external = ctx.flow, ctx.matcher.fields.external_field
+    return outbox_queue(
+        [
+            OutboxWrite(
+                flow=flow,
+                connection=flow.target,
+                entity=flow.target_entity,
+                idempotency_key=idempotency_key(
+                    flow, p.record.id, p.record.version, p.digest, anew=bool(p.gone_id)
+                ),
+                source_id=p.record.id,
+                source_version=p.record.version,
+                source_name=p.record.name[:255],
+                payload=p.payload,
+                digest=p.digest,
+                before=p.link.target_payload if p.link else None,
+                target_id=p.target_id,
+                target_version=p.link.target_version if p.link else "",
+                match={external: p.record.id} if external and not p.target_id else {},
+                replaces_id=p.gone_id,
+            )
+            for p in planned
+        ]
+    )
+
+
+def _write(
+    ctx: FlowContext, planned: list[Planned]
+) -> tuple[list[OutboxWrite], list[WriteOutcome]]:
+    """Queue the writes in the outbox and hand them to the target: a pulled one answers now,
+    a pushed one answers "pending" and takes them when it next calls."""
+    rows = _queue(ctx, planned)
+    items = [write_item(row, keyed=False) for row in rows]
+    return rows, ctx.target.write(ctx.flow.target_entity, items)
 
 
 def _recreate_gone(
-    ctx: FlowContext, planned: list[Planned], outcomes: list[WriteOutcome]
-) -> list[WriteOutcome]:
+    ctx: FlowContext,
+    planned: list[Planned],
+    rows: list[OutboxWrite],
+    outcomes: list[WriteOutcome],
+) -> tuple[list[OutboxWrite], list[WriteOutcome], list[tuple[OutboxWrite, WriteOutcome]]]:
     """Updates the target refused because the linked record no longer exists (deleted there):
     each is written again as a new record, once, and `planned` is changed in place to say so.
-    The source keeps the record, so the target gets it back; the audit entry says why."""
+    The source keeps the record, so the target gets it back; the audit entry says why.
+    Returns the rows and outcomes to record, and the replaced rows with their answers."""
     system = ctx.flow.target.system
     gone = [
         n
         for n, (item, outcome) in enumerate(zip(planned, outcomes, strict=True))
         if item.target_id
         and not outcome.ok
+        and not outcome.pending
         and error_classify(outcome.error, system=system).category == ErrorCategory.NOT_FOUND
     ]
     if not gone:
-        return outcomes
+        return rows, outcomes, []
+    replaced = [(rows[n], outcomes[n]) for n in gone]
     again = [planned[n].recreated() for n in gone]
-    outcomes = list(outcomes)
-    for n, item, outcome in zip(gone, again, _write(ctx, again), strict=True):
-        planned[n], outcomes[n] = item, outcome
-    return outcomes
+    rows, outcomes = list(rows), list(outcomes)
+    new_rows, new_outcomes = _write(ctx, again)
+    for n, item, row, outcome in zip(gone, again, new_rows, new_outcomes, strict=True):
+        planned[n], rows[n], outcomes[n] = item, row, outcome
+    return rows, outcomes, replaced
 
 
 def _reference_gone(ctx: FlowContext, error: Exception | None) -> Classification | None:
-    """A lookup the target refused because the record it points at was deleted there (Zoho:
-    INVALID_DATA, "the id given seems to be invalid", on the lookup field). The stale link of
-    that dependency goes, so the record's retry, which comes by itself, syncs the dependency
-    again first (created anew) and then writes the record. None for any other error."""
-    details = getattr(error, "details", None)
-    if getattr(error, "code", "") != "INVALID_DATA" or not isinstance(details, Mapping):
+    """A lookup the target refused because the record it points at was deleted there (as the
+    target's reference shape reads the error). The stale link of that dependency goes, so the
+    record's retry, which comes by itself, syncs the dependency again first (created anew) and
+    then writes the record. None for any other error."""
+    gone = ctx.schema.references.gone(error) if error is not None else None
+    if gone is None:
         return None
-    field_name, target_id = details.get("api_name"), str(details.get("id") or "")
-    if not target_id:
-        return None
+    field_name, target_id = gone
     line_reference = [ctx.line_items.reference] if ctx.line_items else []
     for reference in [*ctx.references, *line_reference]:
         if reference.lookup_field != field_name:
@@ -351,56 +381,16 @@ def _reference_gone(ctx: FlowContext, error: Exception | None) -> Classification
     return None
 
 
-def _record_outcome(ctx: FlowContext, item: Planned, outcome: WriteOutcome) -> None:
-    """One record's outcome, in one transaction: the link and its audit entry, or an error."""
-    flow, record = ctx.flow, item.record
-    if not outcome.ok:
-        classification = _reference_gone(ctx, outcome.error) or error_classify(
-            outcome.error, system=flow.target.system
-        )
-        with transaction.atomic():
-            record_error(ctx, record, classification, item.payload, item.target_id)
-        return
-    created = outcome.action in ("create", "insert") or not item.target_id
-    try:
-        with transaction.atomic():
-            link = link_save(
-                flow=flow,
-                source_id=record.id,
-                target_id=outcome.target_id,
-                source_version=record.version,
-                target_version=outcome.version,
-                target_hash=item.digest,
-                target_payload=item.payload,
-            )
-            audit_record(
-                flow=flow,
-                run=ctx.run,
-                action=AuditEntry.Action.CREATE if created else AuditEntry.Action.UPDATE,
-                source_id=record.id,
-                target_id=outcome.target_id,
-                before=item.link.target_payload if item.link else None,
-                after=item.payload,
-                link=link,
-                note=(
-                    f"The linked {flow.target.get_system_display()} record {item.gone_id} "
-                    "no longer exists there (deleted); created again."
-                    if item.gone_id
-                    else ""
-                ),
-            )
-            sync_error_resolve(flow, record.id)
-    except LinkConflict as exc:
-        record_error(
-            ctx,
-            record,
-            Classification(ErrorCategory.DUPLICATE, False, str(exc)),
-            item.payload,
-            outcome.target_id,
-        )
-        return
-    ctx.matcher.remember(record.id, item.payload, outcome.target_id)
-    ctx.counts += RunCounts(created=1) if created else RunCounts(updated=1)
+def _record_outcome(
+    ctx: FlowContext, item: Planned, row: OutboxWrite, outcome: WriteOutcome
+) -> None:
+    """One record's outcome, by the outbox's one recording path (link and audit entry, or an
+    error); a lookup refused for a record deleted at the target says so."""
+    gone = None if outcome.ok else _reference_gone(ctx, outcome.error)
+    recorded = outcome_record(ctx.flow, ctx.run, row, outcome, classification=gone)
+    if recorded.target_id:
+        ctx.matcher.remember(item.record.id, item.payload, recorded.target_id)
+    ctx.counts += recorded.counts
 
 
 def _reference_flow(flow: SyncFlow, reference: Reference) -> SyncFlow | None:
@@ -524,12 +514,19 @@ def records_sync(ctx: FlowContext, records: Sequence[Record]) -> None:
             planned = [p for p in planned if p.link is None] + [p.recreated() for p in gone]
             if not planned:
                 return
-        outcomes = _recreate_gone(ctx, planned, _write(ctx, planned))
+        rows, outcomes = _write(ctx, planned)
+        rows, outcomes, replaced = _recreate_gone(ctx, planned, rows, outcomes)
         # Each record is its own atomic unit (a savepoint: link and audit, or an error); the
-        # batch commits once. A crash before the commit repeats the batch, which is idempotent.
+        # batch commits once, with its outbox rows marked answered. A crash before the commit
+        # repeats the batch under the same idempotency keys. A pushed target's writes wait in
+        # the outbox for its answer (`syncs.outbox.outbox_answer`).
+        answered = [(row, o) for row, o in zip(rows, outcomes, strict=True) if not o.pending]
         with transaction.atomic():
-            for item, outcome in zip(planned, outcomes, strict=True):
-                _record_outcome(ctx, item, outcome)
+            for item, row, outcome in zip(planned, rows, outcomes, strict=True):
+                if not outcome.pending:
+                    _record_outcome(ctx, item, row, outcome)
+            done = [*answered, *replaced]
+            outbox_done([row for row, _ in done], [outcome for _, outcome in done])
 
 
 def run_close(ctx: FlowContext, calls: Any, fatal: str = "") -> SyncRun:

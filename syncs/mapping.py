@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from connectors.base.schema import FieldSpec, TargetSchema
+from connectors.base.schema import PLAIN_REFERENCES, FieldSpec, ReferenceShape, TargetSchema
 from syncs.models import ErrorCategory, FieldMapping
 from syncs.transforms import (
     TransformError,
@@ -170,8 +170,9 @@ def _as_number(value: Any, spec: FieldSpec) -> int | float:
     return int(number) if number == number.to_integral_value() else float(number)
 
 
-def _coerce(value: Any, spec: FieldSpec) -> Any:
-    """The value in the form the target field takes, or TransformError."""
+def _coerce(value: Any, spec: FieldSpec, references: ReferenceShape = PLAIN_REFERENCES) -> Any:
+    """The value in the form the target field takes, or TransformError; a lookup takes a
+    reference in the shape its system writes."""
     kind = spec.data_type
     if value is None:
         return None
@@ -186,7 +187,7 @@ def _coerce(value: Any, spec: FieldSpec) -> Any:
     if kind == "datetime":
         return transform_datetime(value)
     if kind in LOOKUP_TYPES:
-        return value if isinstance(value, Mapping) else {"id": str(value)}
+        return value if isinstance(value, Mapping) else references.write(str(value))
     if kind == "multiselectpicklist":
         values = value if isinstance(value, list) else [str(value)]
         for item in values:
@@ -199,7 +200,14 @@ def _applies(mapping: MappingLike, direction: str) -> bool:
     return mapping.direction in (Direction.BOTH, direction)
 
 
-def _one_field(mapping: MappingLike, data: Any, spec: FieldSpec | None, *, direction: str) -> Any:
+def _one_field(
+    mapping: MappingLike,
+    data: Any,
+    spec: FieldSpec | None,
+    *,
+    direction: str,
+    references: ReferenceShape = PLAIN_REFERENCES,
+) -> Any:
     options = mapping.transform_options or {}
     length = spec.length if spec else None
     if direction == Direction.TO_SOURCE:
@@ -209,7 +217,7 @@ def _one_field(mapping: MappingLike, data: Any, spec: FieldSpec | None, *, direc
         value = transform_apply(
             mapping.transform, _read_source(mapping, data), options, length=length
         )
-    return _coerce(value, spec) if spec else value
+    return _coerce(value, spec, references) if spec else value
 
 
 def _problem_for(
@@ -253,6 +261,7 @@ def mapping_apply(
     problems: list[FieldProblem] = []
     volatile: set[str] = set()
     label = target_schema.label if target_schema else "the target"
+    shape = target_schema.references if target_schema else PLAIN_REFERENCES
     for mapping in mappings:
         if not _applies(mapping, direction):
             continue
@@ -266,7 +275,7 @@ def mapping_apply(
             )
             continue
         try:
-            value = _one_field(mapping, source_data, spec, direction=direction)
+            value = _one_field(mapping, source_data, spec, direction=direction, references=shape)
         except TransformError as exc:
             problems.append(FieldProblem(name, exc.category, f"{name}: {exc.message}"))
             continue

@@ -232,7 +232,8 @@ def lines_map(
         if target_id is None:
             result.missing.append(reference.name(line) or f"line {position}")
             continue
-        result.lines.append({**mapped.payload, reference.lookup_field: {"id": target_id}})
+        lookup = (line_schema or schema).references.write(target_id)
+        result.lines.append({**mapped.payload, reference.lookup_field: lookup})
     return result
 
 

@@ -129,7 +129,7 @@ def flow_poll_target(
 ) -> int:
     """Reconcile the target side of a two-way flow (the CRM): every target record modified since
     the flow's target cursor becomes a `ChangeEvent` on the target (origin poll, version = its
-    Modified_Time, this flow), for the live worker to carry back to the source. Returns how
+    version, this flow), for the live worker to carry back to the source. Returns how
     many events are new; a second poll of unchanged records records none (same versions).
 
     `started_at` is when the poll began (now by default): the cursor moves there once every
@@ -158,12 +158,8 @@ def flow_poll_target(
 
 
 def _target_event(flow: SyncFlow, record: Record) -> NewEvent:
-    created = record.data.get("Created_Time")
-    operation = (
-        ChangeEvent.Operation.CREATE
-        if created and created == record.data.get("Modified_Time")
-        else ChangeEvent.Operation.UPDATE
-    )
+    new = record.created_at is not None and record.created_at == record.modified_at
+    operation = ChangeEvent.Operation.CREATE if new else ChangeEvent.Operation.UPDATE
     return NewEvent(
         connection=flow.target,
         entity=flow.target_entity,

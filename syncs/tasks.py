@@ -27,6 +27,7 @@ from syncs.engine import flow_dependencies
 from syncs.inbox import events_sweep
 from syncs.live import inbox_drain
 from syncs.models import ErrorCategory, SyncError, SyncFlow, SyncRun
+from syncs.outbox import outbox_sweep
 from syncs.records import RunAlreadyRunning, runs_abandon_dead
 from syncs.runs import flow_history_run, flow_poll, sync_errors_retry
 from syncs.services import flows_history_stalled, sync_errors_due
@@ -55,8 +56,9 @@ def inbox_drain_task() -> int:
 def inbox_sweep() -> int:
     """Every minute: mark dead the runs whose worker stopped beating, start again the
     historical syncs nobody is working on (from the position they had recorded), and drain
-    what a lost task or a dead worker left waiting."""
+    what a lost task or a dead worker left waiting; forget old outbox rows."""
     runs_abandon_dead()
+    outbox_sweep()
     for flow_id in flows_history_stalled().values_list("pk", flat=True):
         flow_history_start_async(flow_id)
     waiting = events_sweep()

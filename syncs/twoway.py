@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 
 from connectors.base.records import Record, WriteItem, WriteOutcome
+from connectors.base.schema import PLAIN_REFERENCES, ReferenceShape
 from syncs.errors import Classification, error_classify
 from syncs.mapping import (
     SOURCELESS,
@@ -43,13 +44,15 @@ if TYPE_CHECKING:
 BOTH = FieldMapping.Direction.BOTH
 
 
-def same(a: Any, b: Any) -> bool:
-    """Whether two field values mean the same: blanks alike, lookups by their id, numbers and
-    nested values by their canonical form."""
+def same(a: Any, b: Any, references: ReferenceShape = PLAIN_REFERENCES) -> bool:
+    """Whether two field values mean the same: blanks alike, lookups by the id they name (as
+    the system's `references` read them), numbers and nested values by their canonical form."""
     if is_blank(a) and is_blank(b):
         return True
-    if isinstance(a, Mapping) and isinstance(b, Mapping) and "id" in a:
-        return str(a["id"]) == str(b.get("id"))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        by_id = references.same(a, b)
+        if by_id is not None:
+            return by_id
     return payload_canonical(a) == payload_canonical(b)
 
 
@@ -87,15 +90,16 @@ def merge_decide(
     target: Mapping[str, Any],
     agreed: Mapping[str, Any],
     truth: str,
+    references: ReferenceShape = PLAIN_REFERENCES,
 ) -> tuple[list[str], list[str]]:
     """(the fields whose target value goes to the source, the fields changed on both sides).
     `source` is the source record mapped into the target's names."""
     to_source, conflicts = [], []
     for name in fields:
-        target_changed = not same(target.get(name), agreed.get(name))
-        if not target_changed or same(source.get(name), target.get(name)):
+        target_changed = not same(target.get(name), agreed.get(name), references)
+        if not target_changed or same(source.get(name), target.get(name), references):
             continue
-        if not same(source.get(name), agreed.get(name)):
+        if not same(source.get(name), agreed.get(name), references):
             conflicts.append(name)
             if truth == SyncFlow.SystemOfTruth.SOURCE:
                 continue
@@ -236,7 +240,7 @@ def _target_changes(ctx: FlowContext, merge: Merge, volatile: set[str]) -> dict[
         for name, value in merge.planned.payload.items()
         if name not in volatile
         and name not in keep
-        and not same(value, merge.current.data.get(name))
+        and not same(value, merge.current.data.get(name), ctx.schema.references)
     }
     if changes:
         changes.update(
@@ -358,6 +362,7 @@ def pairs_sync(
             target=target.data,
             agreed=item.link.target_payload or {},
             truth=truth,
+            references=ctx.schema.references,
         )
         values = {n: (item.payload.get(n), target.data.get(n)) for n in conflicts}
         merges.append(Merge(item, target, to_source, conflicts, values))
@@ -385,7 +390,10 @@ def _echo(ctx: FlowContext, record: Record, link: RecordLink) -> bool:
     notified back to us)."""
     agreed = link.target_payload or {}
     volatile = _volatile(ctx)
-    return all(same(record.data.get(n), v) for n, v in agreed.items() if n not in volatile)
+    references = ctx.schema.references
+    return all(
+        same(record.data.get(n), v, references) for n, v in agreed.items() if n not in volatile
+    )
 
 
 def target_records_sync(ctx: FlowContext, records: Sequence[Record]) -> None:

@@ -22,6 +22,7 @@ class Record:
     data: dict[str, Any]
     name: str = ""
     active: bool = True
+    created_at: datetime | None = None  # when the system first held it, where it says
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class WriteOutcome:
     # Fields another writer changed too, settled by the item's `on_conflict`: each dotted
     # path with the value that writer had set.
     conflicts: dict[str, Any] = field(default_factory=dict)
+    # A pushed system answers a write only when it next calls us: nothing to record yet.
+    pending: bool = False
 
 
 def payload_rebase(
@@ -98,11 +101,12 @@ def record_to_json(record: Record) -> dict[str, Any]:
         "data": record.data,
         "name": record.name,
         "active": record.active,
+        "created_at": record.created_at.isoformat() if record.created_at else None,
     }
 
 
 def record_from_json(value: dict[str, Any]) -> Record:
-    modified = value.get("modified_at")
+    modified, created = value.get("modified_at"), value.get("created_at")
     return Record(
         id=str(value["id"]),
         version=str(value.get("version") or ""),
@@ -111,4 +115,5 @@ def record_from_json(value: dict[str, Any]) -> Record:
         data=dict(value.get("data") or {}),
         name=str(value.get("name") or ""),
         active=bool(value.get("active", True)),
+        created_at=datetime.fromisoformat(created) if created else None,
     )

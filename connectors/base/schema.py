@@ -2,8 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+
+def _plain_read(value: Any) -> str | None:
+    if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+        return str(value)
+    return None
+
+
+def _never_gone(error: Exception) -> tuple[str, str] | None:
+    return None
+
+
+@dataclass(frozen=True)
+class ReferenceShape:
+    """How a system writes a reference to another record into a lookup field (`write`: Zoho
+    `{"id": ...}`, QuickBooks `{"value": ...}`), which id a lookup value names (`read`, None
+    for a value that names none), and whether a refused write says that a record a lookup named
+    is deleted there (`gone`: the lookup field and the id, else None)."""
+
+    write: Callable[[str], Any] = str
+    read: Callable[[Any], str | None] = _plain_read
+    gone: Callable[[Exception], tuple[str, str] | None] = _never_gone
+
+    def same(self, a: Any, b: Any) -> bool | None:
+        """Whether two lookup values name the same record; None when either names none."""
+        first, second = self.read(a), self.read(b)
+        if first is None or second is None:
+            return None
+        return first == second
+
+
+PLAIN_REFERENCES = ReferenceShape()
 
 
 @dataclass(frozen=True)
@@ -38,10 +71,18 @@ class TargetSchema:
     fields: Mapping[str, FieldSpec]
     line_items: str = ""
     line_schema: TargetSchema | None = None
+    references: ReferenceShape = PLAIN_REFERENCES
 
     @classmethod
-    def of(cls, label: str, specs: Iterable[FieldSpec]) -> TargetSchema:
-        return cls(label=label, fields={spec.api_name: spec for spec in specs})
+    def of(
+        cls,
+        label: str,
+        specs: Iterable[FieldSpec],
+        references: ReferenceShape = PLAIN_REFERENCES,
+    ) -> TargetSchema:
+        return cls(
+            label=label, fields={spec.api_name: spec for spec in specs}, references=references
+        )
 
     def get(self, api_name: str) -> FieldSpec | None:
         return self.fields.get(api_name)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from connectors.base.adapter import Adapter, PingClient
 from connectors.base.errors import NO_RULES, VendorRules
 from connectors.base.inbound import Receiver
+from connectors.base.schema import PLAIN_REFERENCES, ReferenceShape
 
 if TYPE_CHECKING:
     from connectors.models import Connection
@@ -60,6 +61,8 @@ class SystemSpec:
     # The hosts that may receive this system's tokens and secrets (`connectors.base.hosts`).
     hosts: frozenset[str] = frozenset()
     error_rules: VendorRules = NO_RULES
+    # How its lookup fields name other records (its adapter's schemas carry the same shape).
+    references: ReferenceShape = PLAIN_REFERENCES
     oauth: OAuthProvider | None = None
     client: Callable[[Connection], PingClient] | None = None
     adapter: Callable[[Connection], Adapter] | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from connectors.base.exceptions import ConnectorError, RateLimited
 from connectors.base.records import Record, WriteItem, WriteOutcome, payload_rebase
-from connectors.base.schema import FieldSpec, TargetSchema
+from connectors.base.schema import FieldSpec, ReferenceShape, TargetSchema
 from connectors.models import Connection
 from connectors.qbo.client import BatchResult, QboClient, QboRecord, qbo_quote, qbo_timestamp
 from connectors.qbo.errors import RULES
@@ -75,6 +75,20 @@ _SCHEMAS["Item"] = {
         FieldSpec("Active", "boolean"),
     )
 }
+
+
+def _ref_read(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        value = value.get("value")
+    return str(value) if isinstance(value, str | int) and str(value).strip() else None
+
+
+def _ref_write(record_id: str) -> dict[str, str]:
+    return {"value": record_id}
+
+
+# A reference (`CustomerRef`, `ItemRef`) is `{"value": id, "name": ...}`; written as `{"value": id}`.
+REFERENCES = ReferenceShape(write=_ref_write, read=_ref_read)
 
 
 def _record(raw: QboRecord) -> Record:
@@ -275,7 +289,9 @@ class QboAdapter:
         return self.write(entity, [item])[0]
 
     def schema(self, entity: str) -> TargetSchema:
-        return TargetSchema(label=f"QuickBooks {entity}", fields=_SCHEMAS.get(entity, {}))
+        return TargetSchema(
+            label=f"QuickBooks {entity}", fields=_SCHEMAS.get(entity, {}), references=REFERENCES
+        )
 
     def ping(self) -> str:
         return self.client.ping()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from connectors.base.spec import Delivery, SystemSpec
 from connectors.oauth_providers import IntuitOAuth
-from connectors.qbo.adapter import QboAdapter
+from connectors.qbo.adapter import REFERENCES, QboAdapter
 from connectors.qbo.client import QboClient
 from connectors.qbo.errors import RULES
 from connectors.qbo.webhooks import receive
@@ -15,6 +15,7 @@ SPEC = SystemSpec(
     delivery=Delivery.PULLED,
     hosts=INTUIT_HOSTS,
     error_rules=RULES,
+    references=REFERENCES,
     oauth=IntuitOAuth(),
     client=QboClient,
     adapter=QboAdapter,

@@ -6,7 +6,7 @@ repeated after a crash finds the record its first attempt made instead of creati
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from django.core.cache import cache
 
 from connectors.base.exceptions import PermanentError
 from connectors.base.records import Record, WriteItem, WriteOutcome
-from connectors.base.schema import FieldSpec, TargetSchema
+from connectors.base.schema import FieldSpec, ReferenceShape, TargetSchema
 from connectors.models import Connection
 from connectors.zoho_crm.client import FieldMeta, RecordResult, ZohoCrmClient
 
@@ -31,9 +31,34 @@ NAME_FIELDS = (
 )
 
 
-def _modified(data: dict[str, Any]) -> datetime | None:
-    stamp = data.get("Modified_Time")
+def _time(data: dict[str, Any], name: str) -> datetime | None:
+    stamp = data.get(name)
     return datetime.fromisoformat(stamp) if isinstance(stamp, str) and stamp else None
+
+
+def _lookup_read(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return str(value) if isinstance(value, str | int) and str(value).strip() else None
+
+
+def _lookup_gone(error: Exception) -> tuple[str, str] | None:
+    """Zoho refuses a lookup to a deleted record as INVALID_DATA, "the id given seems to be
+    invalid", naming the lookup field and the id."""
+    details = getattr(error, "details", None)
+    if getattr(error, "code", "") != "INVALID_DATA" or not isinstance(details, Mapping):
+        return None
+    field_name, target_id = str(details.get("api_name") or ""), str(details.get("id") or "")
+    return (field_name, target_id) if field_name and target_id else None
+
+
+def _lookup_write(record_id: str) -> dict[str, str]:
+    return {"id": record_id}
+
+
+# A lookup field holds `{"id": ..., "name": ...}`; written as `{"id": ...}`. Named functions,
+# not lambdas: a schema carrying this shape is cached (pickled).
+REFERENCES = ReferenceShape(write=_lookup_write, read=_lookup_read, gone=_lookup_gone)
 
 
 def _record(data: dict[str, Any]) -> Record:
@@ -41,10 +66,11 @@ def _record(data: dict[str, Any]) -> Record:
     return Record(
         id=str(data.get("id", "")),
         version=str(data.get("Modified_Time", "")),
-        modified_at=_modified(data),
+        modified_at=_time(data, "Modified_Time"),
         deleted=False,
         data=data,
         name=name,
+        created_at=_time(data, "Created_Time"),
     )
 
 
@@ -101,12 +127,15 @@ class ZohoCrmAdapter:
         line_schema = None
         if subform:
             line_fields = {meta.api_name: _spec(meta) for meta in self.client.fields(subform)}
-            line_schema = TargetSchema(label=f"Zoho CRM {subform}", fields=line_fields)
+            line_schema = TargetSchema(
+                label=f"Zoho CRM {subform}", fields=line_fields, references=REFERENCES
+            )
         return TargetSchema(
             label=f"Zoho CRM {entity}",
             fields=fields,
             line_items=subform,
             line_schema=line_schema,
+            references=REFERENCES,
         )
 
     def currencies(self, entity: str) -> tuple[str, ...]:

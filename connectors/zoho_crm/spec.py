@@ -5,7 +5,7 @@ from __future__ import annotations
 from connectors.base.spec import Channels, Delivery, SystemSpec
 from connectors.oauth_providers import ZohoOAuth
 from connectors.vendor_hosts import ZOHO_HOSTS
-from connectors.zoho_crm.adapter import ZohoCrmAdapter
+from connectors.zoho_crm.adapter import REFERENCES, ZohoCrmAdapter
 from connectors.zoho_crm.channels import channels_ensure, channels_renew
 from connectors.zoho_crm.client import ZohoCrmClient
 from connectors.zoho_crm.errors import RULES
@@ -18,6 +18,7 @@ SPEC = SystemSpec(
     delivery=Delivery.PULLED,
     hosts=ZOHO_HOSTS,
     error_rules=RULES,
+    references=REFERENCES,
     oauth=ZohoOAuth(SCOPES),
     client=ZohoCrmClient,
     adapter=ZohoCrmAdapter,

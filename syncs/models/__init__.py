@@ -4,6 +4,7 @@ from connectors.base.errors import TRANSIENT_CATEGORIES, ErrorCategory
 
 from .flows import MATCH_KEYS, FieldMapping, RecordLink, SyncFlow, default_match_keys
 from .inbox import ChangeEvent
+from .outbox import OutboxWrite
 from .runs import (
     OPEN_STATUSES,
     AuditEntry,
@@ -19,6 +20,7 @@ __all__ = [
     "ChangeEvent",
     "ErrorCategory",
     "FieldMapping",
+    "OutboxWrite",
     "RecordLink",
     "SyncError",
     "SyncFlow",

@@ -16,7 +16,7 @@ from connectors.sandbox.zoho import services as zoho_sandbox
 from connectors.services import connection_test
 from syncs import engine, runs
 from syncs.live import inbox_drain
-from syncs.models import ChangeEvent, RecordLink, SyncError, SyncFlow
+from syncs.models import ChangeEvent, OutboxWrite, RecordLink, SyncError, SyncFlow
 from syncs.runs import sync_errors_retry
 from syncs.services import flow_create_with_defaults, flow_history_start, flow_pause
 from syncs.tasks import tokens_refresh
@@ -147,11 +147,11 @@ def test_a_worker_killed_mid_batch_leaves_no_duplicates_and_loses_nothing(
     real_record = engine._record_outcome
     calls = {"n": 0}
 
-    def dies_after_the_second_write(ctx, item, outcome):
+    def dies_after_the_second_write(ctx, item, row, outcome):
         calls["n"] += 1
         if calls["n"] == 2:
             raise WorkerKilled  # the CRM has the records; the links are not recorded
-        real_record(ctx, item, outcome)
+        real_record(ctx, item, row, outcome)
 
     monkeypatch.setattr(engine, "_record_outcome", dies_after_the_second_write)
     with pytest.raises(WorkerKilled):
@@ -170,6 +170,8 @@ def test_a_worker_killed_mid_batch_leaves_no_duplicates_and_loses_nothing(
     )
     assert len(crm_records("Accounts")) == 3
     assert len(crm_records("Contacts")) == 3
+    # The killed batch's writes were kept in the outbox and written again under their keys.
+    assert set(OutboxWrite.objects.values_list("status", flat=True)) == {"done"}
 
 
 @E2E

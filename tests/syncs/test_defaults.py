@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from connectors.models import Connection
+from connectors.zoho_crm.adapter import REFERENCES as CRM_REFERENCES
 from syncs.defaults import DEFAULT_FLOWS
 from syncs.mapping import (
     FieldSpec,
@@ -34,6 +35,7 @@ def zoho_schema(module: str) -> TargetSchema:
         fields=_specs(body),
         line_items=subform,
         line_schema=zoho_schema(subform) if subform else None,
+        references=CRM_REFERENCES,
     )
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from connectors.zoho_crm.adapter import REFERENCES as CRM_REFERENCES
 from syncs.mapping import (
     FieldSpec,
     MappingRule,
@@ -46,6 +47,7 @@ SCHEMA = TargetSchema.of(
         FieldSpec("Full_Name", "text", 255, read_only=True),
         FieldSpec("Record_Owner", "ownerlookup", mandatory=True, read_only=True),
     ],
+    references=CRM_REFERENCES,
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from connectors.zoho_crm.adapter import REFERENCES as CRM_REFERENCES
 from syncs.twoway import merge_decide, same
 
 FIELDS = ["Account_Name", "Phone", "Website"]
@@ -34,5 +35,6 @@ def test_a_field_changed_on_both_sides_takes_the_system_of_truths_value():
 
 def test_values_compare_by_meaning():
     assert same(None, "") and same(85.0, 85) and not same("a", "b")
-    assert same({"id": "7"}, {"id": "7", "name": "Amy's Birds"})
-    assert not same({"id": "7"}, {"id": "8", "name": "Other"})
+    assert same({"id": "7"}, {"id": "7", "name": "Amy's Birds"}, CRM_REFERENCES)
+    assert not same({"id": "7"}, {"id": "8", "name": "Other"}, CRM_REFERENCES)
+    assert not same({"id": "7"}, {"id": "7", "name": "Amy's Birds"}), "a plain system's groups"

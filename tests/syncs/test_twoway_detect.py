@@ -453,18 +453,20 @@ def test_the_flow_page_shows_the_crm_channel_of_a_two_way_flow(admin_client, flo
 def test_setup_schedules_replaces_the_schedules_it_renamed():
     Schedule.objects.create(name="Renew Zoho CRM notification channels", func="x")
     Schedule.objects.create(name="Reconcile flows (QBO change data capture)", func="y")
+    Schedule.objects.create(name="Ensure and renew Zoho CRM notification channels", func="z")
 
     call_command("setup_schedules", stdout=StringIO())
     call_command("setup_schedules", stdout=StringIO())
 
     funcs = dict(Schedule.objects.values_list("name", "func"))
-    assert funcs["Ensure and renew Zoho CRM notification channels"] == "syncs.tasks.channels_renew"
+    assert funcs["Ensure and renew notification channels"] == "syncs.tasks.channels_renew"
     assert (
-        funcs["Reconcile flows (QBO change data capture, CRM side of two-way flows)"]
+        funcs["Reconcile flows (changes since each cursor, both sides of two-way flows)"]
         == "syncs.tasks.flows_reconcile"
     )
     assert "Renew Zoho CRM notification channels" not in funcs
     assert "Reconcile flows (QBO change data capture)" not in funcs
+    assert "Ensure and renew Zoho CRM notification channels" not in funcs
 
 
 def test_the_historical_sync_starts_on_2000_01_01_unless_the_admin_picks_a_date(admin_client, flow):

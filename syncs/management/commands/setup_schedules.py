@@ -12,15 +12,20 @@ SCHEDULES = [
     ("Retry transient errors", "syncs.tasks.sync_errors_retry_due", 1),
     ("Refresh access tokens", "syncs.tasks.tokens_refresh", 5),
     (
-        "Reconcile flows (QBO change data capture, CRM side of two-way flows)",
+        "Reconcile flows (changes since each cursor, both sides of two-way flows)",
         "syncs.tasks.flows_reconcile",
         None,
     ),
-    ("Ensure and renew Zoho CRM notification channels", "syncs.tasks.channels_renew", 60),
+    ("Ensure and renew notification channels", "syncs.tasks.channels_renew", 60),
     ("Sandbox webhook deliveries", "connectors.sandbox.delivery.deliveries_run_due", 1),
 ]
 # Schedules by an earlier name: removed, or they would run beside their renamed selves.
-RETIRED = ["Reconcile flows (QBO change data capture)", "Renew Zoho CRM notification channels"]
+RETIRED = [
+    "Reconcile flows (QBO change data capture)",
+    "Reconcile flows (QBO change data capture, CRM side of two-way flows)",
+    "Renew Zoho CRM notification channels",
+    "Ensure and renew Zoho CRM notification channels",
+]
 
 
 class Command(BaseCommand):

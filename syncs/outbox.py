@@ -1,0 +1,257 @@
+"""The outbox: every write becomes a row first, then is handed to its system, and one path
+records each outcome, whenever it arrives.
+
+A pulled system (a REST API) gets its rows at once from the run that queued them (`deliver`):
+the same calls as writing directly, and the outcome recorded in the same run. A pushed system
+(the QuickBooks Web Connector) answers a write only on a later call: its adapter answers
+"pending", the row waits, the system's own service takes the rows when it next asks
+(`outbox_take`) and hands the answers back (`outbox_answer`), which records them in a run of
+their own. A crash between handing a row over and recording its answer leaves it sent, never
+lost; it is handed over again under the same idempotency key, so nothing is written twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from connectors.base.exceptions import ConnectorError
+from connectors.base.records import WriteItem, WriteOutcome
+from connectors.base.spec import Delivery
+from connectors.registry import SPECS, system_spec
+from syncs.errors import Classification, error_classify
+from syncs.models import AuditEntry, ErrorCategory, OutboxWrite, SyncFlow, SyncRun
+from syncs.records import LinkConflict, RunCounts, audit_record, link_save, run_finish, run_start
+from syncs.services import sync_error_record, sync_error_resolve
+
+Status = OutboxWrite.Status
+
+
+def idempotency_key(
+    flow: SyncFlow, source_id: str, source_version: str, digest: str, *, anew: bool = False
+) -> str:
+    """The write of this version of this record, mapped to this payload, by this flow (`anew`:
+    written again as a new record, its linked one found deleted)."""
+    return f"flow-{flow.pk}:{source_id}:{source_version}:{digest[:16]}{':anew' if anew else ''}"[
+        :200
+    ]
+
+
+def write_item(row: OutboxWrite, *, keyed: bool = True) -> WriteItem:
+    """The row as its system's adapter takes it; `keyed`: with its idempotency key (a system
+    that takes keys writes such creates one call each, to make them safe to repeat)."""
+    return WriteItem(
+        key=row.source_id,
+        payload=row.payload,
+        target_id=row.target_id,
+        target_version=row.target_version,
+        match=row.match or {},
+        idempotency_key=row.idempotency_key if keyed else "",
+    )
+
+
+_PLAN = ("source_name", "before", "target_id", "target_version", "match", "replaces_id")
+
+
+def outbox_queue(rows: Sequence[OutboxWrite]) -> list[OutboxWrite]:
+    """Keep `rows` (unsaved), in one statement. A row whose key is already there (queued
+    before a crash, or answered and now due again) is that row, brought up to the new plan (a
+    retry may have found the record the first attempt created) and pending again if it had
+    been answered. Returns the saved rows in the order given."""
+    keys = [row.idempotency_key for row in rows]
+    with transaction.atomic():
+        OutboxWrite.objects.bulk_create(rows, ignore_conflicts=True)
+        saved = OutboxWrite.objects.in_bulk(keys, field_name="idempotency_key")
+        changed = []
+        for row in rows:
+            kept = saved[row.idempotency_key]
+            plan = {name: getattr(row, name) for name in _PLAN}
+            if kept.status == Status.DONE or any(getattr(kept, n) != v for n, v in plan.items()):
+                for name, value in plan.items():
+                    setattr(kept, name, value)
+                if kept.status == Status.DONE:
+                    kept.status, kept.outcome, kept.answered_at = Status.PENDING, None, None
+                changed.append(kept)
+        if changed:
+            OutboxWrite.objects.bulk_update(changed, [*_PLAN, "status", "outcome", "answered_at"])
+    return [saved[key] for key in keys]
+
+
+def outbox_sent(rows: Sequence[OutboxWrite], *, session: str = "") -> None:
+    now = timezone.now()
+    OutboxWrite.objects.filter(pk__in=[r.pk for r in rows]).update(
+        status=Status.SENT, sent_at=now, session=session[:100]
+    )
+    for row in rows:
+        row.status, row.sent_at, row.session = Status.SENT, now, session[:100]
+
+
+def _outcome_json(outcome: WriteOutcome) -> dict[str, Any]:
+    error = outcome.error
+    return {
+        "ok": outcome.ok,
+        "target_id": outcome.target_id,
+        "version": outcome.version,
+        "action": outcome.action,
+        "error": None if error is None else {"code": error.code, "message": error.message},
+    }
+
+
+def outbox_done(rows: Sequence[OutboxWrite], outcomes: Sequence[WriteOutcome]) -> None:
+    """Mark rows answered, with what their system said (inside the recording transaction)."""
+    now = timezone.now()
+    for row, outcome in zip(rows, outcomes, strict=True):
+        row.status, row.outcome, row.answered_at = Status.DONE, _outcome_json(outcome), now
+    OutboxWrite.objects.bulk_update(rows, ["status", "outcome", "answered_at"])
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording one outcome did: the counts to add, and the target record a success
+    wrote (for the run's matcher to remember)."""
+
+    counts: RunCounts
+    target_id: str = ""
+
+
+def outcome_record(
+    flow: SyncFlow,
+    run: SyncRun | None,
+    row: OutboxWrite,
+    outcome: WriteOutcome,
+    *,
+    classification: Classification | None = None,
+) -> Recorded:
+    """One write's outcome, in one transaction: the link and its audit entry, or a sync error
+    (`classification` when the caller knows better than the system's own rules)."""
+    if not outcome.ok:
+        system = flow.target.system if row.connection_id == flow.target_id else flow.source.system
+        classification = classification or error_classify(
+            outcome.error or ConnectorError("The write failed."), system=system
+        )
+        _error(flow, run, row, classification, row.target_id)
+        return Recorded(RunCounts(failed=1))
+    created = outcome.action in ("create", "insert") or not row.target_id
+    try:
+        with transaction.atomic():
+            link = link_save(
+                flow=flow,
+                source_id=row.source_id,
+                target_id=outcome.target_id,
+                source_version=row.source_version,
+                target_version=outcome.version,
+                target_hash=row.digest,
+                target_payload=row.payload,
+            )
+            audit_record(
+                flow=flow,
+                run=run,
+                action=AuditEntry.Action.CREATE if created else AuditEntry.Action.UPDATE,
+                source_id=row.source_id,
+                target_id=outcome.target_id,
+                before=row.before,
+                after=row.payload,
+                link=link,
+                note=(
+                    f"The linked {flow.target.get_system_display()} record {row.replaces_id} "
+                    "no longer exists there (deleted); created again."
+                    if row.replaces_id
+                    else ""
+                ),
+            )
+            sync_error_resolve(flow, row.source_id)
+    except LinkConflict as exc:
+        duplicate = Classification(ErrorCategory.DUPLICATE, False, str(exc))
+        _error(flow, run, row, duplicate, outcome.target_id)
+        return Recorded(RunCounts(failed=1))
+    return Recorded(RunCounts(created=1) if created else RunCounts(updated=1), outcome.target_id)
+
+
+def _error(
+    flow: SyncFlow,
+    run: SyncRun | None,
+    row: OutboxWrite,
+    classification: Classification,
+    target_id: str,
+) -> None:
+    with transaction.atomic():
+        sync_error_record(
+            flow=flow,
+            run=run,
+            source_id=row.source_id,
+            classification=classification,
+            payload=row.payload,
+            source_name=row.source_name,
+            target_id=target_id,
+        )
+
+
+def outbox_take(connection: Any, *, session: str, limit: int = 100) -> list[OutboxWrite]:
+    """The writes a pushed system is to be handed now, oldest first, marked sent to `session`:
+    the pending ones, and those sent to an earlier session that never answered (it ended, or
+    its worker died); the same idempotency keys go with them."""
+    rows = list(
+        OutboxWrite.objects.filter(connection=connection)
+        .filter(Q(status=Status.PENDING) | (Q(status=Status.SENT) & ~Q(session=session)))
+        .select_related("flow", "connection")
+        .order_by("pk")[:limit]
+    )
+    outbox_sent(rows, session=session)
+    return rows
+
+
+def outbox_answer(answers: Sequence[tuple[OutboxWrite, WriteOutcome]]) -> RunCounts:
+    """Record what a pushed system answered, in a run per flow. An answer to a row that is no
+    longer waiting (answered already) is left out: recorded once, whenever it comes."""
+    by_flow: dict[int, list[tuple[OutboxWrite, WriteOutcome]]] = defaultdict(list)
+    waiting = set(
+        OutboxWrite.objects.filter(
+            pk__in=[row.pk for row, _ in answers], status__in=[Status.PENDING, Status.SENT]
+        ).values_list("pk", flat=True)
+    )
+    for row, outcome in answers:
+        if row.pk in waiting:
+            by_flow[row.flow_id].append((row, outcome))
+    total = RunCounts()
+    for pairs in by_flow.values():
+        flow = pairs[0][0].flow
+        run = run_start(
+            flow=flow,
+            kind=SyncRun.Kind.LIVE,
+            triggered_by=f"answers from {pairs[0][0].connection}",
+        )
+        counts = RunCounts(read=len(pairs))
+        with transaction.atomic():
+            for row, outcome in pairs:
+                counts += outcome_record(flow, run, row, outcome).counts
+            outbox_done([row for row, _ in pairs], [outcome for _, outcome in pairs])
+        run_finish(run, counts=counts)
+        total += counts
+    return total
+
+
+OUTBOX_KEEP = timedelta(days=7)  # answered writes kept this long (what was sent, for support)
+STALE_AFTER = timedelta(hours=1)
+
+
+def outbox_sweep() -> int:
+    """Forget answered writes after `OUTBOX_KEEP`, and the unanswered writes to pulled systems
+    that a crash left behind (their batch was planned again, under its own keys, and recorded
+    then). A pushed system's writes wait for it however long it takes. Returns how many."""
+    now = timezone.now()
+    old = OutboxWrite.objects.filter(status=Status.DONE, answered_at__lt=now - OUTBOX_KEEP)
+    stale = OutboxWrite.objects.filter(
+        status__in=[Status.PENDING, Status.SENT], created_at__lt=now - STALE_AFTER
+    ).exclude(connection__system__in=_pushed_systems())
+    return old.delete()[0] + stale.delete()[0]
+
+
+def _pushed_systems() -> list[str]:
+    return [s for s in SPECS if system_spec(s).delivery == Delivery.PUSHED]

@@ -1,0 +1,243 @@
+"""A system that only pushes fits the engine unchanged: its records arrive with their events
+and are never read again; writes to it wait in the outbox, are handed over on its next session
+and recorded when it answers; two flows from two sources into CRM Accounts never make a
+duplicate Account. The pushed system is the throwaway `tests.pushed.system` (it stands for
+QuickBooks Desktop); the CRM is the sandbox's, over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from connectors.base.exceptions import PermanentError
+from connectors.base.records import Record, WriteOutcome
+from connectors.models import Connection
+from connectors.registry import SPECS, system_spec
+from connectors.sandbox.qbo import services as qbo_sandbox
+from connectors.sandbox.zoho import services as zoho_sandbox
+from connectors.sandbox.zoho.models import CrmRecord
+from syncs.inbox import NewEvent, events_record
+from syncs.live import inbox_drain
+from syncs.models import (
+    AuditEntry,
+    ChangeEvent,
+    FieldMapping,
+    OutboxWrite,
+    RecordLink,
+    SyncError,
+    SyncFlow,
+    SyncRun,
+)
+from syncs.outbox import outbox_answer, outbox_take
+from tests.e2e.conftest import E2E
+from tests.pushed.system import SYSTEM
+
+pytestmark = E2E
+
+
+@pytest.fixture
+def pushed(db) -> Iterator[Connection]:
+    """A connection to the throwaway pushed system, registered for this test only."""
+    SPECS[SYSTEM] = "tests.pushed.system"
+    system_spec.cache_clear()
+    try:
+        yield Connection.objects.create(
+            system=SYSTEM, name="Pushed books", status=Connection.Status.CONNECTED
+        )
+    finally:
+        del SPECS[SYSTEM]
+        system_spec.cache_clear()
+
+
+def flow_between(
+    source: Connection,
+    source_entity: str,
+    target: Connection,
+    target_entity: str,
+    rules: list[tuple[str, str]],
+    match_keys: list[str],
+) -> SyncFlow:
+    flow = SyncFlow.objects.create(
+        name=f"{source.name} {source_entity} to {target.name} {target_entity}",
+        source=source,
+        target=target,
+        source_entity=source_entity,
+        target_entity=target_entity,
+        match_keys=match_keys,
+    )
+    for source_path, target_field in rules:
+        FieldMapping.objects.create(flow=flow, source_path=source_path, target_field=target_field)
+    return flow
+
+
+def customer(n: int, *, phone: str = "") -> Record:
+    data = {"ListID": f"80000{n:03d}-1700000000", "Name": f"Pushed Co {n}", "Phone": phone}
+    return Record(
+        id=data["ListID"],
+        version="1700000000",
+        modified_at=datetime(2026, 12, 1, 9, n, tzinfo=UTC),
+        deleted=False,
+        data=data,
+        name=data["Name"],
+    )
+
+
+def push(connection: Connection, records: list[Record]) -> int:
+    return events_record(
+        NewEvent(
+            connection=connection,
+            entity="Customer",
+            external_id=record.id,
+            version=record.version,
+            operation=ChangeEvent.Operation.CREATE,
+            origin=ChangeEvent.Origin.QBWC,
+            record=record,
+        )
+        for record in records
+    )
+
+
+def test_pushed_records_reach_the_crm_without_being_read_again(pushed, crm, crm_org):
+    flow = flow_between(
+        pushed,
+        "Customer",
+        crm,
+        "Accounts",
+        [("Name", "Account_Name"), ("Phone", "Phone")],
+        ["link", "name"],
+    )
+    assert push(pushed, [customer(1, phone="650-555-0101"), customer(2)]) == 2
+
+    inbox_drain()  # the adapter raises if the engine tries to read the pushed system
+
+    accounts = CrmRecord.objects.filter(org=crm_org, module="Accounts", deleted_at__isnull=True)
+    assert sorted(a.data["Account_Name"] for a in accounts) == ["Pushed Co 1", "Pushed Co 2"]
+    links = dict(RecordLink.objects.filter(flow=flow).values_list("source_id", "target_id"))
+    assert sorted(links) == [customer(1).id, customer(2).id]
+    assert set(links.values()) == {a.record_id for a in accounts}
+    assert not ChangeEvent.objects.exclude(status=ChangeEvent.Status.DONE).exists()
+    assert OutboxWrite.objects.filter(flow=flow, status=OutboxWrite.Status.DONE).count() == 2
+
+
+def test_writes_to_a_pushed_system_wait_for_its_next_session_and_are_recorded_then(
+    pushed, crm, crm_org
+):
+    flow = flow_between(crm, "Accounts", pushed, "Customer", [("Account_Name", "Name")], ["link"])
+    made = [
+        zoho_sandbox.crm_record_create(org=crm_org, module="Accounts", data={"Account_Name": name})
+        for name in ("Acme Ltd", "Bowman & Co")
+    ]
+    events_record(
+        NewEvent(connection=crm, entity="Accounts", external_id=str(a.record_id)) for a in made
+    )
+
+    inbox_drain()
+
+    waiting = list(OutboxWrite.objects.filter(flow=flow).order_by("pk"))
+    assert [(w.status, w.payload) for w in waiting] == [
+        ("pending", {"Name": "Acme Ltd"}),
+        ("pending", {"Name": "Bowman & Co"}),
+    ]
+    assert not RecordLink.objects.filter(flow=flow).exists(), (
+        "nothing is recorded before the answer"
+    )
+    assert not SyncError.objects.exists()
+    assert not ChangeEvent.objects.exclude(status=ChangeEvent.Status.DONE).exists()
+
+    # A session takes the writes and dies before answering: the next one gets them again,
+    # under the same idempotency keys.
+    first = outbox_take(pushed, session="session-1")
+    again = outbox_take(pushed, session="session-2")
+    assert [r.idempotency_key for r in again] == [r.idempotency_key for r in first]
+    assert outbox_take(pushed, session="session-2") == [], "handed to this session already"
+
+    acme, bowman = again
+    counts = outbox_answer(
+        [
+            (
+                acme,
+                WriteOutcome(
+                    key=acme.source_id,
+                    ok=True,
+                    target_id="80000101-1",
+                    version="1",
+                    action="create",
+                ),
+            ),
+            (
+                bowman,
+                WriteOutcome(
+                    key=bowman.source_id,
+                    ok=False,
+                    error=PermanentError(
+                        'The name "Bowman & Co" of the list element is already in use.',
+                        system=SYSTEM,
+                        code="3100",
+                    ),
+                ),
+            ),
+        ]
+    )
+
+    assert (counts.created, counts.failed) == (1, 1)
+    link = RecordLink.objects.get(flow=flow)
+    assert (link.source_id, link.target_id, link.target_version) == (
+        str(made[0].record_id),
+        "80000101-1",
+        "1",
+    )
+    audit = AuditEntry.objects.get(flow=flow)
+    assert (
+        audit.action == AuditEntry.Action.CREATE
+        and audit.changed_fields["Name"]["after"] == "Acme Ltd"
+    )
+    error = SyncError.objects.get(flow=flow)
+    assert error.source_id == str(made[1].record_id) and "already in use" in error.message
+    run = SyncRun.objects.get(flow=flow, triggered_by__startswith="answers from")
+    assert (run.status, run.created_count, run.failed_count) == ("partial", 1, 1)
+    assert set(OutboxWrite.objects.filter(flow=flow).values_list("status", flat=True)) == {"done"}
+
+    # The same answers again (a repeated call) record nothing twice.
+    assert (
+        outbox_answer(
+            [(acme, WriteOutcome(key=acme.source_id, ok=True, target_id="80000101-1"))]
+        ).created
+        == 0
+    )
+    assert RecordLink.objects.filter(flow=flow).count() == 1
+
+
+def test_two_flows_from_two_systems_into_accounts_make_no_duplicate(
+    pushed, qbo, qbo_company, crm, crm_org, flows
+):
+    qbo_sandbox.record_create(
+        company=qbo_company,
+        entity="Customer",
+        data={
+            "DisplayName": "Harbour Supplies",
+            "PrimaryPhone": {"FreeFormNumber": "650-555-0199"},
+        },
+    )
+    from syncs.runs import flow_poll
+
+    flow_poll(flows["Accounts"])
+    (account,) = CrmRecord.objects.filter(org=crm_org, module="Accounts", deleted_at__isnull=True)
+
+    from_pushed = flow_between(
+        pushed,
+        "Customer",
+        crm,
+        "Accounts",
+        [("Name", "Account_Name"), ("Phone", "Phone")],
+        ["link", "phone"],
+    )
+    record = customer(7, phone="650-555-0199")
+    push(pushed, [record])
+    inbox_drain()
+
+    accounts = CrmRecord.objects.filter(org=crm_org, module="Accounts", deleted_at__isnull=True)
+    assert accounts.count() == 1, "the pushed customer found the Account the QBO flow made"
+    assert RecordLink.objects.get(flow=from_pushed).target_id == account.record_id
+    assert RecordLink.objects.get(flow=flows["Accounts"]).target_id == account.record_id
