@@ -20,11 +20,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP) .env
 	SANDBOX_ENABLED=true PUBLIC_BASE_URL=http://127.0.0.1:$(PORT) $(PY) manage.py serve --port $(PORT)
 
-## make test: lint, format check, migrations check, then the test suite.
+## make test: lint, format check, migrations check, type check, then the test suite.
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+	DEBUG=true SANDBOX_ENABLED=true $(VENV)/bin/mypy
 	$(VENV)/bin/pytest
 
 lint:

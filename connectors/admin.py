@@ -77,7 +77,7 @@ class ConnectionForm(forms.ModelForm):
         ]
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         for name in WRITE_ONLY_SECRETS:
             if not cleaned.get(name) and self.instance.pk:
                 cleaned[name] = getattr(self.instance, name)
@@ -165,7 +165,7 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Connection) -> str:
-        colour = STATUS_COLOURS.get(obj.status, "#6c757d")
+        colour = STATUS_COLOURS.get(Connection.Status(obj.status), "#6c757d")
         return format_html(
             '<span style="color:#fff;background:{};padding:2px 8px;border-radius:9px">{}</span>',
             colour,

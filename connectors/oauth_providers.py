@@ -172,9 +172,9 @@ class IntuitOAuth(OAuthProvider):
         taken = Connection.objects.filter(system=connection.system, realm_id=realm_id).exclude(
             pk=connection.pk
         )
-        if taken.exists():
+        if (other := taken.first()) is not None:
             raise OAuthCallbackError(
-                f"QuickBooks company {realm_id} is already connected as {taken.first().name}."
+                f"QuickBooks company {realm_id} is already connected as {other.name}."
             )
         connection.realm_id = realm_id
 

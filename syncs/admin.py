@@ -298,19 +298,21 @@ class SyncFlowAdmin(admin.ModelAdmin):
 
     @admin.display(description="Last run", ordering="last_run_at")
     def last_run(self, flow: SyncFlow) -> SafeString | str:
-        if not flow.last_run_at:
+        last_run_at = getattr(flow, "last_run_at", None)  # annotated by get_queryset
+        if not last_run_at:
             return "never"
-        status = SyncRun.Status(flow.last_run_status)
-        when = timezone.localtime(flow.last_run_at).strftime("%Y-%m-%d %H:%M")
+        status = SyncRun.Status(getattr(flow, "last_run_status", ""))
+        when = timezone.localtime(last_run_at).strftime("%Y-%m-%d %H:%M")
         return format_html("{} {}", badge(status.label, RUN_STATUS_COLOURS[status]), when)
 
     @admin.display(description="Open errors", ordering="open_error_count")
     def open_errors(self, flow: SyncFlow) -> SafeString | int:
-        if not flow.open_error_count:
+        count = getattr(flow, "open_error_count", 0)  # annotated by get_queryset
+        if not count:
             return 0
         url = reverse("admin:syncs_syncerror_changelist")
         query = f"?flow__id__exact={flow.pk}&status__in=open,retrying"
-        return format_html('<a href="{}{}">{}</a>', url, query, flow.open_error_count)
+        return format_html('<a href="{}{}">{}</a>', url, query, count)
 
     @admin.display(description="Target notifications")
     def target_notifications(self, flow: SyncFlow) -> SafeString | str:

@@ -5,6 +5,7 @@ Django's UserAdmin password page)."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -38,10 +39,12 @@ class ForceSyncForm(forms.Form):
     side = forms.ChoiceField(widget=forms.RadioSelect, initial="source", label="The id is a")
     record_id = forms.CharField(max_length=128, label="Record id")
 
-    def __init__(self, *args: object, flow: SyncFlow, **kwargs: object) -> None:
+    def __init__(self, *args: Any, flow: SyncFlow, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         source, target = flow.source.get_system_display(), flow.target.get_system_display()
-        self.fields["side"].choices = [
+        side = self.fields["side"]
+        assert isinstance(side, forms.ChoiceField)
+        side.choices = [
             ("source", f"{source} {flow.source_entity} id"),
             ("target", f"{target} {flow.target_entity} id"),
         ]

@@ -85,7 +85,7 @@ def lease_owner_new() -> str:
 
 
 def _max_length(name: str) -> int:
-    return ChangeEvent._meta.get_field(name).max_length or 0
+    return getattr(ChangeEvent._meta.get_field(name), "max_length", 0) or 0
 
 
 def _event_build(new: NewEvent) -> ChangeEvent:

@@ -126,6 +126,7 @@ def _sync_flow_events(
         _events_errors(flow, run, events, failure, records)
         run_finish(run, counts=RunCounts(read=len(ids), failed=len(ids)), fatal=failure.message)
         return
+    assert not isinstance(records, ConnectorError)  # a read failure is the `failure` above
     ctx: FlowContext | None = None
     target_side = events[0].connection_id != flow.source_id
     with count_calls() as calls:
@@ -133,7 +134,7 @@ def _sync_flow_events(
             ctx = flow_context(flow, run, force=kind == SyncRun.Kind.FORCE)
             found = [records[i] for i in ids if i in records]
             if target_side:
-                target_records_sync(ctx, found)
+                target_records_sync(ctx, found, forward=records_sync)
                 ctx.counts += RunCounts(read=len(ids) - len(found), skipped=len(ids) - len(found))
             else:
                 records_sync(ctx, found)
@@ -237,7 +238,7 @@ def _events_sync(connection: Connection, entity: str, events: list[ChangeEvent])
     records: dict[str, Record] | ConnectorError = dict(pushed)
     if ids and connection.status in USABLE and any(flow_blocked(f) is None for f in flows):
         try:
-            records |= {r.id: r for r in adapter_for(connection).fetch(entity, ids)}
+            records = {**pushed, **{r.id: r for r in adapter_for(connection).fetch(entity, ids)}}
         except RateLimited as exc:
             raise InboxDeferred(exc) from exc
         except ConnectorError as exc:

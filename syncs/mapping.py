@@ -44,14 +44,20 @@ LOOKUP_TYPES = frozenset({"lookup", "ownerlookup", "userlookup"})
 
 
 class MappingLike(Protocol):
-    """A `FieldMapping` row, or a `MappingRule` (the defaults, before they are rows)."""
+    """A `FieldMapping` row, or a `MappingRule` (the defaults, before they are rows): read only."""
 
-    source_path: str
-    target_field: str
-    transform: str
-    transform_options: dict[str, Any]
-    required: bool
-    direction: str
+    @property
+    def source_path(self) -> str: ...
+    @property
+    def target_field(self) -> str: ...
+    @property
+    def transform(self) -> str: ...
+    @property
+    def transform_options(self) -> dict[str, Any]: ...
+    @property
+    def required(self) -> bool: ...
+    @property
+    def direction(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -113,7 +119,7 @@ def mapping_set(data: dict[str, Any], path: str, value: Any) -> None:
         raise ValueError("An empty path has nowhere to put a value.")
     current: Any = data
     for step, following in zip(steps, [*steps[1:], None], strict=True):
-        container = [] if following is not None and following.isdigit() else {}
+        container: Any = [] if following is not None and following.isdigit() else {}
         if isinstance(current, list):
             index = int(step)
             current.extend(None for _ in range(index + 1 - len(current)))

@@ -83,7 +83,7 @@ def transform_datetime(value: Any, *, timezone: str = "UTC", input_format: str =
     accepts. A time without an offset is read in `timezone`; epoch numbers are seconds, or
     milliseconds when too large to be seconds."""
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        seconds = float(value) / 1000 if abs(value) > 1e11 else float(value)
+        seconds = float(value) / 1000 if abs(float(value)) > 1e11 else float(value)
         moment = datetime.fromtimestamp(seconds, tz=UTC)
     elif isinstance(value, datetime):
         moment = value

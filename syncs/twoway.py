@@ -18,12 +18,15 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import transaction
 
+from connectors.base.exceptions import ConnectorError
 from connectors.base.records import Record, WriteItem, WriteOutcome
 from connectors.base.schema import PLAIN_REFERENCES, ReferenceShape
+from syncs.context import FlowContext, Planned, Sync
+from syncs.dependencies import references_prepare
 from syncs.errors import Classification, error_classify
 from syncs.mapping import (
     SOURCELESS,
@@ -34,12 +37,10 @@ from syncs.mapping import (
     payload_hash,
 )
 from syncs.models import AuditEntry, FieldMapping, RecordLink, SyncFlow
+from syncs.plan import payload_for
 from syncs.records import LinkConflict, RunCounts, audit_record, link_save
 from syncs.services import sync_error_record, sync_error_resolve
 from syncs.transforms import is_blank
-
-if TYPE_CHECKING:
-    from syncs.engine import FlowContext, Planned
 
 BOTH = FieldMapping.Direction.BOTH
 
@@ -54,6 +55,13 @@ def same(a: Any, b: Any, references: ReferenceShape = PLAIN_REFERENCES) -> bool:
         if by_id is not None:
             return by_id
     return payload_canonical(a) == payload_canonical(b)
+
+
+def _link(planned: Planned) -> RecordLink:
+    """The link of a planned write this merge works on: only linked records are merged."""
+    if planned.link is None:
+        raise ValueError(f"{planned.record.id} is not linked: there is nothing to merge it with.")
+    return planned.link
 
 
 def _two_way_fields(ctx: FlowContext) -> list[str]:
@@ -202,8 +210,6 @@ def _fresh(record: Record, outcome: WriteOutcome) -> Record:
 
 
 def _forward(ctx: FlowContext, record: Record) -> dict[str, Any] | None:
-    from syncs.engine import payload_for
-
     mapped = payload_for(ctx, record)
     return mapped[0] if mapped else None
 
@@ -227,7 +233,7 @@ def _agreed(ctx: FlowContext, merge: Merge) -> dict[str, Any]:
     unagreed, so it is tried again the next time."""
     agreed = dict(merge.planned.payload)
     if merge.source_failed:
-        previous = merge.planned.link.target_payload or {}
+        previous = _link(merge.planned).target_payload or {}
         for name in merge.to_source:
             agreed[name] = previous.get(name)
     return agreed
@@ -254,7 +260,9 @@ def _record(ctx: FlowContext, merge: Merge, outcome: WriteOutcome | None) -> Non
     planned, flow = merge.planned, ctx.flow
     record, target_id = planned.record, merge.current.id
     if outcome is not None and not outcome.ok:
-        classification = error_classify(outcome.error, system=flow.target.system)
+        classification = error_classify(
+            outcome.error or ConnectorError("The write failed."), system=flow.target.system
+        )
         sync_error_record(
             flow=flow,
             run=ctx.run,
@@ -267,7 +275,7 @@ def _record(ctx: FlowContext, merge: Merge, outcome: WriteOutcome | None) -> Non
         ctx.counts += RunCounts(failed=1)
         return
     agreed = _agreed(ctx, merge)
-    previous = planned.link.target_payload or {}
+    previous = _link(planned).target_payload or {}
     with transaction.atomic():
         link = link_save(
             flow=flow,
@@ -346,13 +354,14 @@ def pairs_sync(
     if not planned:
         return []
     found = dict(current or {})
-    wanted = [p.link.target_id for p in planned if p.link.target_id not in found]
+    wanted = [_link(p).target_id for p in planned if _link(p).target_id not in found]
     if wanted:
         found.update({r.id: r for r in ctx.target.fetch(ctx.flow.target_entity, wanted)})
     fields, truth = _two_way_fields(ctx), ctx.flow.system_of_truth
     merges, gone = [], []
     for item in planned:
-        target = found.get(item.link.target_id)
+        link = _link(item)
+        target = found.get(link.target_id)
         if target is None:
             gone.append(item)
             continue
@@ -360,7 +369,7 @@ def pairs_sync(
             fields,
             source=item.payload,
             target=target.data,
-            agreed=item.link.target_payload or {},
+            agreed=link.target_payload or {},
             truth=truth,
             references=ctx.schema.references,
         )
@@ -396,11 +405,9 @@ def _echo(ctx: FlowContext, record: Record, link: RecordLink) -> bool:
     )
 
 
-def target_records_sync(ctx: FlowContext, records: Sequence[Record]) -> None:
+def target_records_sync(ctx: FlowContext, records: Sequence[Record], *, forward: Sync) -> None:
     """Changes made on the target side of a two-way flow: linked records are merged with their
     source record; a new target record is created at the source where the flow allows it."""
-    from syncs.engine import Planned, payload_for, references_prepare
-
     ctx.counts += RunCounts(read=len(records))
     links = {
         link.target_id: link
@@ -408,9 +415,10 @@ def target_records_sync(ctx: FlowContext, records: Sequence[Record]) -> None:
     }
     changed = {r.id: r for r in records if r.id in links and not _echo(ctx, r, links[r.id])}
     ctx.counts += RunCounts(skipped=sum(1 for r in records if r.id in links) - len(changed))
-    sources = ctx.source.fetch(ctx.flow.source_entity, [links[i].source_id for i in changed])
+    wanted = [links[i].source_id for i in changed]
+    sources = ctx.source.fetch(ctx.flow.source_entity, wanted) if wanted else []
     by_source = {links[i].source_id: i for i in changed}
-    references_prepare(ctx, sources)
+    references_prepare(ctx, sources, sync=forward)
     planned = []
     for source in sources:
         mapped = payload_for(ctx, source)
@@ -418,20 +426,54 @@ def target_records_sync(ctx: FlowContext, records: Sequence[Record]) -> None:
             link = links[by_source[source.id]]
             planned.append(Planned(source, mapped[0], mapped[1], link, link.target_id))
     pairs_sync(ctx, planned, current=changed)
-    new = _carrying_source_ids(ctx, [r for r in records if r.id not in links])
+    unlinked = _kept_elsewhere(ctx, [r for r in records if r.id not in links])
+    new = _carrying_source_ids(ctx, unlinked, forward)
     if new and ctx.flow.options.get("create_in_source"):
-        _source_create(ctx, new)
+        _source_create(ctx, new, forward)
     elif new:
         ctx.counts += RunCounts(skipped=len(new))
 
 
-def _carrying_source_ids(ctx: FlowContext, records: list[Record]) -> list[Record]:
+def _kept_elsewhere(ctx: FlowContext, records: list[Record]) -> list[Record]:
+    """Target records another flow keeps (it wrote them there from its own source, or linked
+    them) are that flow's: one record has one identity at its system, so this flow never
+    creates them again in its own source, nor takes another flow's write back as a change of
+    its own. Each is skipped with an audit entry naming the flow that keeps it. Returns the
+    others."""
+    if not records:
+        return records
+    owners = dict(
+        RecordLink.objects.filter(
+            flow__target=ctx.flow.target,
+            flow__target_entity=ctx.flow.target_entity,
+            target_id__in=[r.id for r in records],
+        )
+        .exclude(flow=ctx.flow)
+        .values_list("target_id", "flow__name")
+    )
+    for record in records:
+        if record.id in owners:
+            audit_record(
+                flow=ctx.flow,
+                run=ctx.run,
+                action=AuditEntry.Action.SKIP,
+                source_id="",
+                target_id=record.id,
+                note=(
+                    f"Kept by the flow {owners[record.id]}: not created in "
+                    f"{ctx.flow.source.get_system_display()} by this one."
+                ),
+                towards=AuditEntry.Towards.SOURCE,
+            )
+    ctx.counts += RunCounts(skipped=len(owners))
+    return [r for r in records if r.id not in owners]
+
+
+def _carrying_source_ids(ctx: FlowContext, records: list[Record], forward: Sync) -> list[Record]:
     """Unlinked target records that carry a source id in the flow's id field (`QBO_Id`) were
     written by this flow, by a run that stopped before it recorded their links: each is linked
     to its source record and merged with it, never created in the source a second time.
     Returns the records that are new at the target."""
-    from syncs.engine import Planned, payload_for, references_prepare
-
     external = ctx.matcher.fields.external_field
     carrying = {str(r.data.get(external)): r for r in records if external and r.data.get(external)}
     if not carrying:
@@ -442,7 +484,7 @@ def _carrying_source_ids(ctx: FlowContext, records: list[Record]) -> list[Record
         )
     )
     sources = ctx.source.fetch(ctx.flow.source_entity, [i for i in carrying if i not in taken])
-    references_prepare(ctx, sources)
+    references_prepare(ctx, sources, sync=forward)
     planned = []
     for source in sources:
         target = carrying[source.id]
@@ -493,11 +535,9 @@ def _link_found(
     return link
 
 
-def _source_create(ctx: FlowContext, records: list[Record]) -> None:
+def _source_create(ctx: FlowContext, records: list[Record], forward: Sync) -> None:
     """Create target-side records at the source, link them, then sync them forward so the
     target record carries the source's id (and what the source filled in)."""
-    from syncs.engine import records_sync
-
     schema = ctx.source.schema(ctx.flow.source_entity)
     items, by_key = [], {}
     for record in records:
@@ -562,7 +602,7 @@ def _source_create(ctx: FlowContext, records: list[Record]) -> None:
             )
         )
     if created:
-        records_sync(ctx, created)
+        forward(ctx, created)
 
 
 def _target_side_error(

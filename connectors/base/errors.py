@@ -174,7 +174,7 @@ def classify(
     """
     if not isinstance(exc, ConnectorError):
         network = (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
-        category = C.REMOTE_UNAVAILABLE if isinstance(exc, network) else C.UNKNOWN
+        category: str = C.REMOTE_UNAVAILABLE if isinstance(exc, network) else C.UNKNOWN
         message = str(exc) or type(exc).__name__
         return Classification(category, category in TRANSIENT_CATEGORIES, message)
     category = _category(exc, rules, references=references)

@@ -106,7 +106,7 @@ _call_counter: ContextVar[Counter | None] = ContextVar("connector_call_counter",
 class _TimeoutSession(requests.Session):
     """A session whose every request has a timeout unless the caller gives one."""
 
-    def request(self, method, url, **kwargs):  # type: ignore[override]
+    def request(self, method, url, **kwargs):
         kwargs.setdefault("timeout", settings.HTTP_TIMEOUT)
         return super().request(method, url, **kwargs)
 

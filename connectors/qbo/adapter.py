@@ -146,14 +146,12 @@ def _stale_updates(
     return [
         n
         for n in indexes
-        if items[n].target_id
-        and outcomes[n].error is not None
-        and RULES.is_stale(outcomes[n].error)
+        if items[n].target_id and (error := outcomes[n].error) is not None and RULES.is_stale(error)
     ]
 
 
 class QboAdapter:
-    system = Connection.System.QBO
+    system: str = "qbo"
 
     def __init__(self, connection: Connection) -> None:
         self.client = QboClient(connection)

@@ -309,7 +309,7 @@ class QboClient:
         """
         results: list[BatchResult] = []
         for start in range(0, len(operations), BATCH_SIZE):
-            items = [
+            items: list[dict[str, Any]] = [
                 {"bId": f"b{start + n}", "operation": op, entity: data}
                 for n, (op, entity, data) in enumerate(operations[start : start + BATCH_SIZE])
             ]

@@ -12,10 +12,11 @@ seeded `random.Random`s, so every machine gets the same ones.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypedDict
 
 from django.db import transaction
 from django_q.tasks import async_chain
@@ -37,7 +38,7 @@ QBO_COMPANY = "Craig's Design and Landscaping Services"
 CRM_ORG = "Zylker CRM"
 BOOKS_ORG = "Zylker Books"
 BOOKS_USER = "finance@zylker.example"
-CONNECTIONS = {
+CONNECTIONS: dict[str, str] = {
     Connection.System.QBO: "Demo QuickBooks",
     Connection.System.ZOHO_CRM: "Demo Zoho CRM",
     Connection.System.ZOHO_BOOKS: "Demo Zoho Books",
@@ -62,7 +63,7 @@ FLOWS = (
     ),
 )
 # QBO transactions: what makes the demo's, who they are with, and what they are called.
-DOCUMENTS = {
+DOCUMENTS: dict[str, tuple[Callable[..., list[records.Doc]], str, str]] = {
     "Invoice": (records.demo_invoices, "Customer", "invoices"),
     "Estimate": (records.demo_estimates, "Customer", "estimates"),
     "PurchaseOrder": (records.demo_purchase_orders, "Vendor", "purchase orders"),
@@ -71,6 +72,14 @@ DOCUMENTS = {
 HISTORY_SINCE = date(2000, 1, 1)
 HISTORY_TASK = "syncs.tasks.flow_history_task"
 SEED = 20140911  # the day Intuit's sample company was made
+
+
+class _FlowPair(TypedDict):
+    """What finds a demo flow, with its CRM module: the connections and the QBO entity."""
+
+    source: Connection
+    target: Connection
+    source_entity: str
 
 
 @dataclass(frozen=True)
@@ -308,7 +317,7 @@ def demo_flows_ensure(
     that exists keeps its direction and mappings: an admin may have chosen them."""
     flows, outcomes = [], []
     for name, source_entity, target_entity, direction in FLOWS:
-        pair = {"source": qbo_connection, "target": crm, "source_entity": source_entity}
+        pair: _FlowPair = {"source": qbo_connection, "target": crm, "source_entity": source_entity}
         flow = SyncFlow.objects.filter(**pair, target_entity=target_entity).order_by("pk").first()
         if flow is None:
             flow = flow_create_with_defaults(

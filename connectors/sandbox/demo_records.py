@@ -397,7 +397,7 @@ def demo_purchase_orders(
     suppliers = _suppliers(vendors, items)
     if not suppliers:
         return []
-    orders = []
+    orders: list[Doc] = []
     for _ in range(count):
         vendor, goods = rng.choice(suppliers)
         day = today - timedelta(days=rng.randint(0, 120))
@@ -430,7 +430,7 @@ def demo_bills(
         if services and (number % 3 == 2 or not suppliers):
             vendor, account, what, (low, high) = services[number // 3 % len(services)]
             detail = {"AccountRef": account, "BillableStatus": "NotBillable"}
-            line = {"DetailType": "AccountBasedExpenseLineDetail", "Description": what}
+            line: Doc = {"DetailType": "AccountBasedExpenseLineDetail", "Description": what}
             line |= {
                 "Amount": rng.randrange(low, high, 25),
                 "AccountBasedExpenseLineDetail": detail,

@@ -101,7 +101,7 @@ def _outcome(item: WriteItem, result: RecordResult) -> WriteOutcome:
 
 
 class ZohoCrmAdapter:
-    system = Connection.System.ZOHO_CRM
+    system: str = "zoho_crm"
 
     def __init__(self, connection: Connection) -> None:
         self.client = ZohoCrmClient(connection)

@@ -82,7 +82,8 @@ class RecordResult:
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> RecordResult:
-        details = raw.get("details") if isinstance(raw.get("details"), dict) else {}
+        given = raw.get("details")
+        details: dict[str, Any] = given if isinstance(given, dict) else {}
         return cls(
             ok=raw.get("status") == "success",
             code=str(raw.get("code", "")),
@@ -223,7 +224,8 @@ class ZohoCrmClient:
 
         Reference: https://www.zoho.com/crm/developer/docs/api/v8/search-records.html
         """
-        return self.get(f"{module}/search", **criteria).get("data", [])
+        params: dict[str, Any] = dict(criteria)
+        return self.get(f"{module}/search", **params).get("data", [])
 
     def _write(
         self,

@@ -144,7 +144,7 @@ def test_a_worker_killed_mid_batch_leaves_no_duplicates_and_loses_nothing(
 ):
     for n in range(3):
         qbo_sandbox.record_create(company=qbo_company, entity="Customer", data=_customer(n))
-    real_record = engine._record_outcome
+    real_record = engine.outcome_keep
     calls = {"n": 0}
 
     def dies_after_the_second_write(ctx, item, row, outcome):
@@ -153,10 +153,10 @@ def test_a_worker_killed_mid_batch_leaves_no_duplicates_and_loses_nothing(
             raise WorkerKilled  # the CRM has the records; the links are not recorded
         real_record(ctx, item, row, outcome)
 
-    monkeypatch.setattr(engine, "_record_outcome", dies_after_the_second_write)
+    monkeypatch.setattr(engine, "outcome_keep", dies_after_the_second_write)
     with pytest.raises(WorkerKilled):
         deliver_and_sync()
-    monkeypatch.setattr(engine, "_record_outcome", real_record)
+    monkeypatch.setattr(engine, "outcome_keep", real_record)
     assert ChangeEvent.objects.filter(status="processing").count() == 3
 
     ChangeEvent.objects.filter(status="processing").update(

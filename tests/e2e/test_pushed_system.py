@@ -241,3 +241,32 @@ def test_two_flows_from_two_systems_into_accounts_make_no_duplicate(
     assert accounts.count() == 1, "the pushed customer found the Account the QBO flow made"
     assert RecordLink.objects.get(flow=from_pushed).target_id == account.record_id
     assert RecordLink.objects.get(flow=flows["Accounts"]).target_id == account.record_id
+
+
+def test_a_two_way_flow_never_takes_another_flows_account_for_one_of_its_own(
+    pushed, qbo, qbo_company, crm, crm_org, flows
+):
+    qbo_sandbox.record_create(
+        company=qbo_company, entity="Customer", data={"DisplayName": "Quayside Traders"}
+    )
+    from syncs.runs import flow_poll
+
+    flow_poll(flows["Accounts"])
+    (account,) = CrmRecord.objects.filter(org=crm_org, module="Accounts", deleted_at__isnull=True)
+    two_way = flow_between(
+        pushed, "Customer", crm, "Accounts", [("Name", "Account_Name")], ["link", "name"]
+    )
+    SyncFlow.objects.filter(pk=two_way.pk).update(
+        direction=SyncFlow.Direction.TWO_WAY, options={"create_in_source": True}
+    )
+    # The CRM reports the Account the QBO flow wrote, as it reports any change.
+    events_record([NewEvent(connection=crm, entity="Accounts", external_id=account.record_id)])
+
+    inbox_drain()
+
+    assert not OutboxWrite.objects.filter(flow=two_way).exists(), "nothing written to Desktop"
+    assert not RecordLink.objects.filter(flow=two_way).exists()
+    skip = AuditEntry.objects.get(flow=two_way)
+    assert skip.action == AuditEntry.Action.SKIP and skip.target_id == account.record_id
+    assert skip.note.startswith(f"Kept by the flow {flows['Accounts'].name}")
+    assert not SyncError.objects.exists()

@@ -88,8 +88,9 @@ class Command(BaseCommand):
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
         stopped = next(p for p in processes if p.poll() is not None)
+        args = stopped.args if isinstance(stopped.args, list) else [stopped.args]
         raise CommandError(
-            f"{' '.join(stopped.args[2:3])} stopped with exit code {stopped.returncode}."
+            f"{args[2:3][0] if args[2:3] else args[0]!s} stopped with exit code {stopped.returncode}."
         )
 
     def _stop(self, processes: list[subprocess.Popen]) -> None:

@@ -445,7 +445,9 @@ class RequestFilterForm(forms.Form):
 
     def __init__(self, *args: Any, codes: Iterable[int] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [
+        status = self.fields["status"]
+        assert isinstance(status, forms.ChoiceField)
+        status.choices = [
             *STATUS_GROUPS,
             *((str(code), str(code)) for code in sorted(set(codes))),
         ]

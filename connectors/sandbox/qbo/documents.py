@@ -298,7 +298,7 @@ def _sales_lines(ctx: WriteContext, lines: list[Any]) -> tuple[list[Doc], Decima
             subtotal += amount
             items.append(line)
     numbered = _number_lines([*items, *discounts])
-    subtotal_line = {
+    subtotal_line: Doc = {
         "Amount": _number(subtotal),
         "DetailType": "SubTotalLineDetail",
         "SubTotalLineDetail": {},

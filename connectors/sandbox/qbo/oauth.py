@@ -163,9 +163,10 @@ def code_exchange(*, app: OAuthApp, code: str, redirect_uri: str) -> IssuedToken
             raise OAuthError("invalid_grant", "Invalid authorization code")
         if row.used_at is None:
             return _first_exchange(app, row, redirect_uri)
-        Grant.objects.filter(pk=row.grant_id, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
+        if row.grant_id is not None:  # None once the grant is deleted: nothing to revoke
+            Grant.objects.filter(pk=row.grant_id, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
     # Raised outside the block so that the revocation above is committed, not rolled back.
     raise OAuthError("invalid_grant", "Authorization code has already been used")
 

@@ -117,7 +117,7 @@ def _authorize_params(query: QueryDict) -> dict[str, str]:
 
 
 def _consent_page(request: HttpRequest, params: dict[str, str]) -> HttpResponse:
-    context = {
+    context: dict[str, object] = {
         "params": params,
         "scopes": params["scope"].split(),
         "companies": Company.objects.all(),

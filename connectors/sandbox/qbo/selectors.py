@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -106,9 +107,7 @@ def _rows(records: QuerySet[Record], query: Query, residual: list[Condition]) ->
     if query.count:
         return len(matched)
     for order in reversed(query.order):
-        matched.sort(
-            key=lambda doc, prop=order.prop: _sort_key(doc, prop), reverse=order.descending
-        )
+        matched.sort(key=partial(_sort_key, prop=order.prop), reverse=order.descending)
     return matched[first:last]
 
 

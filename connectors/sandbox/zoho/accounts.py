@@ -147,10 +147,12 @@ def token_for_code(
     """`grant_type=authorization_code`: spend the code once, answer a token response."""
     with transaction.atomic():
         grant = GrantCode.objects.filter(code=code, client=client).first()
+        if not grant:
+            raise OAuthError({"error": "invalid_code"})
         spent = GrantCode.objects.filter(
-            pk=getattr(grant, "pk", None), used_at=None, expires_at__gt=timezone.now()
+            pk=grant.pk, used_at=None, expires_at__gt=timezone.now()
         ).update(used_at=timezone.now())
-        if not grant or not spent:
+        if not spent:
             raise OAuthError({"error": "invalid_code"})
         if grant.redirect_uri != redirect_uri:
             raise OAuthError({"error": "invalid_redirect_uri"})

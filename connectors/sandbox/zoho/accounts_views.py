@@ -91,7 +91,7 @@ def _authorize_problem(params: QueryDict) -> str:
             return f"Invalid request: the parameter {name} is missing."
     if params.get("response_type", "code") != "code":
         return "Invalid response_type: only `code` is supported."
-    if not accounts.scope_products(params["scope"]):
+    if not accounts.scope_products(params.get("scope", "")):
         return "Invalid OAuth scope: ask for ZohoCRM.* or ZohoBooks.* scopes."
     return ""
 
@@ -115,23 +115,26 @@ def _consent_page(request: HttpRequest, *, error: str = "", status: int = 200) -
 
 
 def _approve(request: HttpRequest, params: QueryDict) -> HttpResponse:
-    products = accounts.scope_products(params["scope"])
+    # `_authorize_problem` has required client_id, redirect_uri and scope: none is missing.
+    redirect_uri = params.get("redirect_uri", "")
+    scope = params.get("scope", "")
+    products = accounts.scope_products(scope)
     chosen = request.POST.getlist("org_id") + request.POST.getlist("books_org_id")
     crm_org = _chosen_crm_org(chosen) if "crm" in products else None
     books_org = _chosen_books_org(chosen) if "books" in products else None
     if ("crm" in products and crm_org is None) or ("books" in products and books_org is None):
         return _consent_page(request, error="Choose an existing sandbox organization.", status=400)
     grant = accounts.grant_code_issue(
-        client=accounts.oauth_client_touch(params["client_id"]),
-        redirect_uri=params["redirect_uri"],
-        scope=params["scope"],
+        client=accounts.oauth_client_touch(params.get("client_id", "")),
+        redirect_uri=redirect_uri,
+        scope=scope,
         offline=params.get("access_type", "online") == "offline",
         prompt_consent=params.get("prompt", "") == "consent",
         crm_org=crm_org,
         books_user_email=books_org.user_email if books_org else "",
     )
     return _redirect(
-        params["redirect_uri"],
+        redirect_uri,
         code=grant.code,
         state=params.get("state"),
         location="us",

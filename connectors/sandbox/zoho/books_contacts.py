@@ -134,7 +134,7 @@ def contacts_render(org: BooksOrganization, records: list[BooksRecord]) -> list[
 def _persons_apply(org: BooksOrganization, stored: dict[str, Any], data: dict[str, Any]) -> None:
     """Contact persons: kept by id when given one, new ones numbered; exactly one is primary,
     and its details are the contact's own top-level ones."""
-    persons = stored.get("contact_persons", [])
+    persons: list[dict[str, Any]] = stored.get("contact_persons", [])
     old = {p["contact_person_id"]: p for p in persons}
     if "contact_persons" in data:
         if not isinstance(data["contact_persons"], list):
@@ -205,6 +205,7 @@ def _receivables(org: BooksOrganization, contact_ids: list[int]) -> dict[int, di
         "customer_id", "entity", "data"
     )
     for customer, entity, data in rows:
+        assert customer is not None  # rows of the customers asked for
         if entity == Entity.INVOICE:
             owed[customer][0] += data.get("balance", 0)
         elif entity == Entity.PAYMENT:

@@ -17,8 +17,16 @@ from connectors.sandbox.zoho.common import books_ids_allocate, books_time, now_s
 from connectors.sandbox.zoho.models import BooksOrganization, BooksRecord
 
 Entity = BooksRecord.Entity
-ID_KEYS = {Entity.CONTACT: "contact_id", Entity.INVOICE: "invoice_id", Entity.PAYMENT: "payment_id"}
-NAMES = {Entity.CONTACT: "Contact", Entity.INVOICE: "Invoice", Entity.PAYMENT: "Payment"}
+ID_KEYS: dict[str, str] = {
+    Entity.CONTACT: "contact_id",
+    Entity.INVOICE: "invoice_id",
+    Entity.PAYMENT: "payment_id",
+}
+NAMES: dict[str, str] = {
+    Entity.CONTACT: "Contact",
+    Entity.INVOICE: "Invoice",
+    Entity.PAYMENT: "Payment",
+}
 CURRENCY_IDS = {"USD": 1, "EUR": 2, "GBP": 3, "INR": 4, "AUD": 5, "CAD": 6, "JPY": 7}
 
 

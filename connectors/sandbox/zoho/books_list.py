@@ -19,7 +19,7 @@ from connectors.sandbox.zoho.common import parse_time
 from connectors.sandbox.zoho.models import BooksOrganization, BooksRecord
 
 PER_PAGE_MAX = 200
-SORT_COLUMNS = {
+SORT_COLUMNS: dict[str, tuple[str, ...]] = {
     Entity.CONTACT: ("contact_name", "company_name", "first_name", "last_name", "email",
                      "created_time", "last_modified_time"),
     Entity.INVOICE: ("created_time", "date", "due_date", "invoice_number", "customer_name",
@@ -27,12 +27,12 @@ SORT_COLUMNS = {
     Entity.PAYMENT: ("created_time", "date", "amount", "customer_name", "payment_number",
                      "last_modified_time"),
 }  # fmt: skip
-DEFAULT_SORT = {
+DEFAULT_SORT: dict[str, tuple[str, str]] = {
     Entity.CONTACT: ("contact_name", "A"),
     Entity.INVOICE: ("created_time", "D"),
     Entity.PAYMENT: ("created_time", "D"),
 }
-EXACT_FILTERS = {
+EXACT_FILTERS: dict[str, tuple[str, ...]] = {
     Entity.CONTACT: ("contact_type", "email", "contact_name", "zcrm_account_id", "zcrm_contact_id"),
     Entity.INVOICE: ("status", "invoice_number", "zcrm_potential_id"),
     Entity.PAYMENT: ("payment_mode",),
@@ -55,10 +55,10 @@ def records_list(*, org: BooksOrganization, entity: str, params: QueryDict) -> L
     if applied not in STATUS_FILTERS:
         raise invalid("filter_by")
     rows = BooksRecord.objects.filter(org=org, entity=entity).order_by("pk")
-    if params.get("customer_id"):
-        rows = rows.filter(customer_id=_digits(params["customer_id"], "customer_id"))
-    if params.get("last_modified_time") and entity != Entity.CONTACT:
-        since = parse_time(params["last_modified_time"])
+    if customer_id := params.get("customer_id"):
+        rows = rows.filter(customer_id=_digits(customer_id, "customer_id"))
+    if (modified := params.get("last_modified_time")) and entity != Entity.CONTACT:
+        since = parse_time(modified)
         if since is None:
             raise invalid("last_modified_time")
         rows = rows.filter(modified_at__gte=since)

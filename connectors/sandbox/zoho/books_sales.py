@@ -56,7 +56,9 @@ def invoice_save(
     """Create (`record` None) or update an invoice; totals and balance are computed."""
     if not isinstance(data, dict):
         raise BooksError(4, "Invalid JSON passed for JSONString")
-    stored = dict(record.data) if record else {"status": "draft", "paid_amount": 0.0}
+    stored: dict[str, Any] = (
+        dict(record.data) if record else {"status": "draft", "paid_amount": 0.0}
+    )
     terms = _invoice_customer(org, stored, data, new=record is None)
     if record is None or "line_items" in data:
         stored["line_items"] = _lines(org, data.get("line_items"), stored.get("line_items", []))

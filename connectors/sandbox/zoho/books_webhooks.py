@@ -41,12 +41,16 @@ ENTITIES = {
     "customer_payment": Entity.PAYMENT,
     "payment": Entity.PAYMENT,
 }
-ENTITY_NAMES = {
+ENTITY_NAMES: dict[str, str] = {
     Entity.CONTACT: "contact",
     Entity.INVOICE: "invoice",
     Entity.PAYMENT: "customerpayment",
 }
-PAYLOAD_KEYS = {Entity.CONTACT: "contact", Entity.INVOICE: "invoice", Entity.PAYMENT: "payment"}
+PAYLOAD_KEYS: dict[str, str] = {
+    Entity.CONTACT: "contact",
+    Entity.INVOICE: "invoice",
+    Entity.PAYMENT: "payment",
+}
 EVENTS = ("created", "updated", "deleted")
 SECRET = re.compile(r"^[A-Za-z0-9]{12,50}$")
 SIGNATURE_HEADER = "X-Zoho-Webhook-Signature"

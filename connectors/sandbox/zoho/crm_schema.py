@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, replace
+from typing import TypedDict, Unpack
 
 from connectors.sandbox.zoho.models import CrmOrg
 
@@ -71,16 +72,43 @@ class ModuleDef:
         return next((f for f in self.fields if f.api_name == api_name), None)
 
 
-def _f(api_name: str, data_type: str = "text", length: int = 0, **options: object) -> FieldDef:
-    label = str(options.pop("label", api_name.replace("_", " ")))
-    return FieldDef(api_name, label, data_type, length, **options)  # type: ignore[arg-type]
+class _FieldOptions(TypedDict, total=False):
+    """FieldDef's optional fields, as `_f` passes them on."""
+
+    mandatory: bool
+    unique: bool
+    read_only: bool
+    lookup: str
+    picklist: tuple[str, ...]
 
 
-def _pick(api_name: str, *values: str, **options: object) -> FieldDef:
+class _Options(TypedDict, total=False):
+    """What `_pick` and `_lookup` pass on to `_f`."""
+
+    label: str
+    mandatory: bool
+    unique: bool
+    read_only: bool
+
+
+def _f(
+    api_name: str,
+    data_type: str = "text",
+    length: int = 0,
+    *,
+    label: str | None = None,
+    **options: Unpack[_FieldOptions],
+) -> FieldDef:
+    if label is None:
+        label = api_name.replace("_", " ")
+    return FieldDef(api_name, label, data_type, length, **options)
+
+
+def _pick(api_name: str, *values: str, **options: Unpack[_Options]) -> FieldDef:
     return _f(api_name, "picklist", picklist=values, **options)
 
 
-def _lookup(api_name: str, module: str, **options: object) -> FieldDef:
+def _lookup(api_name: str, module: str, **options: Unpack[_Options]) -> FieldDef:
     return _f(api_name, "lookup", lookup=module, **options)
 
 

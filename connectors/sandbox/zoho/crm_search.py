@@ -41,7 +41,8 @@ def search_page(
     """One page of matches (204 when none) and the fields to render (None: all)."""
     condition = _condition_for(module, params)
     page, per_page = paging_parse(params)
-    fields = fields_parse(module, params["fields"]) if params.get("fields") else None
+    names = params.get("fields")
+    fields = fields_parse(module, names) if names else None
     matches = []
     for record in live_records(org, module).order_by("-record_id"):
         if condition(record_render(org, module, record)):
@@ -61,14 +62,14 @@ def search_page(
 
 
 def _condition_for(module: ModuleDef, params: QueryDict) -> Condition:
-    if params.get("criteria"):
-        return CriteriaParser(module, params["criteria"]).parse()
-    if params.get("email"):
-        return _any_field(module, ("email",), params["email"].strip().lower(), _same_text)
-    if params.get("phone"):
-        return _any_field(module, ("phone",), _digits(params["phone"]), _same_phone)
-    if params.get("word"):
-        return _any_field(module, TEXT_TYPES, params["word"].strip().lower(), _contains)
+    if criteria := params.get("criteria"):
+        return CriteriaParser(module, criteria).parse()
+    if email := params.get("email"):
+        return _any_field(module, ("email",), email.strip().lower(), _same_text)
+    if phone := params.get("phone"):
+        return _any_field(module, ("phone",), _digits(phone), _same_phone)
+    if word := params.get("word"):
+        return _any_field(module, TEXT_TYPES, word.strip().lower(), _contains)
     raise QueryError(
         "REQUIRED_PARAM_MISSING",
         "One of the expected parameter is missing",

@@ -23,7 +23,7 @@ from connectors.sandbox.zoho.crm_schema import (
 from connectors.sandbox.zoho.models import CrmOrg, CrmRecord
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-EMPTY = (None, "", [])
+EMPTY: tuple[object, ...] = (None, "", [])
 
 
 @dataclass
