@@ -37,7 +37,7 @@ from syncs.outbox import outbox_done
 from syncs.plan import payload_for, records_plan
 from syncs.records import RunCounts, audit_record
 from syncs.twoway import pairs_sync
-from syncs.write import gone_recreate, outcome_keep, writes_send
+from syncs.write import gone_recreate, outcomes_keep, writes_send
 
 __all__ = [
     "POLL_OVERLAP",
@@ -84,14 +84,16 @@ def records_sync(ctx: FlowContext, records: Sequence[Record]) -> None:
                 return
         rows, outcomes = writes_send(ctx, planned)
         rows, outcomes, replaced = gone_recreate(ctx, planned, rows, outcomes)
-        # Each record is its own atomic unit (a savepoint: link and audit, or an error); the
-        # batch commits once, with its outbox rows marked answered. A crash before the commit
-        # repeats the batch under the same idempotency keys. A pushed target's writes wait in
-        # the outbox for its answer (`syncs.outbox.outbox_answer`).
-        answered = [(row, o) for row, o in zip(rows, outcomes, strict=True) if not o.pending]
+        # The page is recorded in one transaction, with its outbox rows marked answered: the
+        # successes in bulk, each failure as its own error. A crash before the commit repeats
+        # the batch under the same idempotency keys. A pushed target's writes wait in the
+        # outbox for its answer (`syncs.outbox.outbox_answer`).
+        answered = [
+            (item, row, o)
+            for item, row, o in zip(planned, rows, outcomes, strict=True)
+            if not o.pending
+        ]
         with transaction.atomic():
-            for item, row, outcome in zip(planned, rows, outcomes, strict=True):
-                if not outcome.pending:
-                    outcome_keep(ctx, item, row, outcome)
-            done = [*answered, *replaced]
+            outcomes_keep(ctx, answered)
+            done = [*((row, o) for _, row, o in answered), *replaced]
             outbox_done([row for row, _ in done], [outcome for _, outcome in done])

@@ -43,7 +43,7 @@ from syncs.mapping import mapping_get
 from syncs.models import AuditEntry, ChangeEvent, ErrorCategory, RecordLink, SyncFlow, SyncRun
 from syncs.records import RunCounts, audit_record, run_finish, run_start
 from syncs.services import sync_error_record
-from syncs.twoway import target_records_sync
+from syncs.twoway_target import target_records_sync
 
 logger = logging.getLogger(__name__)
 

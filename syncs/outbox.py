@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -27,9 +27,17 @@ from connectors.base.records import WriteItem, WriteOutcome
 from connectors.base.spec import Delivery
 from connectors.registry import SPECS, system_spec
 from syncs.errors import Classification, error_classify
-from syncs.models import AuditEntry, ErrorCategory, OutboxWrite, SyncFlow, SyncRun
-from syncs.records import LinkConflict, RunCounts, audit_record, link_save, run_finish, run_start
-from syncs.services import sync_error_record, sync_error_resolve
+from syncs.models import AuditEntry, ErrorCategory, OutboxWrite, RecordLink, SyncFlow, SyncRun
+from syncs.records import (
+    LinkConflict,
+    RunCounts,
+    audit_entry,
+    audit_record,
+    link_save,
+    run_finish,
+    run_start,
+)
+from syncs.services import sync_error_record, sync_error_resolve, sync_errors_resolve
 
 Status = OutboxWrite.Status
 
@@ -138,7 +146,7 @@ def outcome_record(
         )
         _error(flow, run, row, classification, row.target_id)
         return Recorded(RunCounts(failed=1))
-    created = outcome.action in ("create", "insert") or not row.target_id
+    created = _created(row, outcome)
     try:
         with transaction.atomic():
             link = link_save(
@@ -159,12 +167,7 @@ def outcome_record(
                 before=row.before,
                 after=row.payload,
                 link=link,
-                note=(
-                    f"The linked {flow.target.get_system_display()} record {row.replaces_id} "
-                    "no longer exists there (deleted); created again."
-                    if row.replaces_id
-                    else ""
-                ),
+                note=_recreated_note(flow, row),
             )
             sync_error_resolve(flow, row.source_id)
     except LinkConflict as exc:
@@ -172,6 +175,97 @@ def outcome_record(
         _error(flow, run, row, duplicate, outcome.target_id)
         return Recorded(RunCounts(failed=1))
     return Recorded(RunCounts(created=1) if created else RunCounts(updated=1), outcome.target_id)
+
+
+def outcomes_record(
+    flow: SyncFlow,
+    run: SyncRun | None,
+    answers: Sequence[tuple[OutboxWrite, WriteOutcome, RecordLink | None]],
+) -> list[Recorded]:
+    """A page of successful writes recorded at once: the new links in one INSERT, the changed
+    ones in one UPDATE, the audit entries in one INSERT, the page's open errors closed in one
+    UPDATE (only where there are any). `answers` pairs each row with its outcome and the link
+    it was planned against. If the page cannot be kept whole (a target record another source
+    record is linked to), it is recorded record by record instead, so one record's conflict
+    is that record's error alone."""
+    if not answers:
+        return []
+    try:
+        with transaction.atomic():
+            return _page_record(flow, run, answers)
+    except IntegrityError:
+        return [outcome_record(flow, run, row, outcome) for row, outcome, _ in answers]
+
+
+def _page_record(
+    flow: SyncFlow,
+    run: SyncRun | None,
+    answers: Sequence[tuple[OutboxWrite, WriteOutcome, RecordLink | None]],
+) -> list[Recorded]:
+    now = timezone.now()
+    fresh: list[RecordLink] = []
+    changed: list[RecordLink] = []
+    links: list[RecordLink] = []
+    for row, outcome, link in answers:
+        if link is None:
+            link = RecordLink(flow=flow, source_id=row.source_id, created_at=now)
+            fresh.append(link)
+        else:
+            changed.append(link)
+        link.target_id = outcome.target_id
+        link.source_version = row.source_version
+        link.target_version = outcome.version
+        link.target_hash = row.digest
+        link.target_payload = row.payload
+        link.last_synced_at = now
+        links.append(link)
+    RecordLink.objects.bulk_create(fresh)
+    if changed:
+        RecordLink.objects.bulk_update(changed, _LINK_FIELDS)
+    AuditEntry.objects.bulk_create(
+        [
+            audit_entry(
+                flow=flow,
+                run=run,
+                action=AuditEntry.Action.CREATE if _created(row, o) else AuditEntry.Action.UPDATE,
+                source_id=row.source_id,
+                target_id=o.target_id,
+                before=row.before,
+                after=row.payload,
+                link=link,
+                note=_recreated_note(flow, row),
+            )
+            for (row, o, _), link in zip(answers, links, strict=True)
+        ]
+    )
+    sync_errors_resolve(flow, [row.source_id for row, _, _ in answers])
+    return [
+        Recorded(RunCounts(created=1) if _created(row, o) else RunCounts(updated=1), o.target_id)
+        for row, o, _ in answers
+    ]
+
+
+_LINK_FIELDS = [
+    "target_id",
+    "source_version",
+    "target_version",
+    "target_hash",
+    "target_payload",
+    "last_synced_at",
+]
+
+
+def _created(row: OutboxWrite, outcome: WriteOutcome) -> bool:
+    return outcome.action in ("create", "insert") or not row.target_id
+
+
+def _recreated_note(flow: SyncFlow, row: OutboxWrite) -> str:
+    if not row.replaces_id:
+        return ""
+    return (
+        f"The linked {flow.target.get_system_display()} record {row.replaces_id} no longer "
+        "exists there (deleted); created again."
+    )
 
 
 def _error(

@@ -225,7 +225,37 @@ def audit_record(
     towards: str = AuditEntry.Towards.TARGET,
 ) -> AuditEntry:
     """Add an audit entry; the changed fields are worked out from `before` and `after`."""
-    return AuditEntry.objects.create(
+    entry = audit_entry(
+        flow=flow,
+        run=run,
+        action=action,
+        source_id=source_id,
+        target_id=target_id,
+        before=before,
+        after=after,
+        link=link,
+        note=note,
+        towards=towards,
+    )
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_entry(
+    *,
+    flow: SyncFlow,
+    run: SyncRun | None,
+    action: str,
+    source_id: str,
+    target_id: str,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    link: RecordLink | None = None,
+    note: str = "",
+    towards: str = AuditEntry.Towards.TARGET,
+) -> AuditEntry:
+    """An audit entry not yet saved (for a page's entries saved at once)."""
+    return AuditEntry(
         flow=flow,
         run=run,
         link=link,

@@ -311,6 +311,13 @@ def sync_error_resolve(flow: SyncFlow, source_id: str, *, target_id: str = "") -
     ).update(status=SyncError.Status.RESOLVED, resolved_at=now, next_retry_at=None)
 
 
+def sync_errors_resolve(flow: SyncFlow, source_ids: list[str]) -> int:
+    """Close the open errors of records that have now synced, in one statement."""
+    return SyncError.objects.filter(
+        flow=flow, status__in=OPEN_STATUSES, source_id__in=source_ids
+    ).update(status=SyncError.Status.RESOLVED, resolved_at=timezone.now(), next_retry_at=None)
+
+
 def sync_errors_ignore(queryset: QuerySet[SyncError]) -> int:
     """Ignore the open errors among `queryset` (an admin's "these don't matter"). Returns how
     many changed; resolved and already ignored ones are left as they are."""

@@ -25,8 +25,7 @@ from django.db import transaction
 from connectors.base.exceptions import ConnectorError
 from connectors.base.records import Record, WriteItem, WriteOutcome
 from connectors.base.schema import PLAIN_REFERENCES, ReferenceShape
-from syncs.context import FlowContext, Planned, Sync
-from syncs.dependencies import references_prepare
+from syncs.context import FlowContext, Planned
 from syncs.errors import Classification, error_classify
 from syncs.mapping import (
     SOURCELESS,
@@ -38,7 +37,7 @@ from syncs.mapping import (
 )
 from syncs.models import AuditEntry, FieldMapping, RecordLink, SyncFlow
 from syncs.plan import payload_for
-from syncs.records import LinkConflict, RunCounts, audit_record, link_save
+from syncs.records import RunCounts, audit_record, link_save
 from syncs.services import sync_error_record, sync_error_resolve
 from syncs.transforms import is_blank
 
@@ -64,7 +63,7 @@ def _link(planned: Planned) -> RecordLink:
     return planned.link
 
 
-def _two_way_fields(ctx: FlowContext) -> list[str]:
+def two_way_fields(ctx: FlowContext) -> list[str]:
     return [
         m.target_field
         for m in ctx.mappings
@@ -72,7 +71,7 @@ def _two_way_fields(ctx: FlowContext) -> list[str]:
     ]
 
 
-def _volatile(ctx: FlowContext) -> set[str]:
+def volatile_fields(ctx: FlowContext) -> set[str]:
     return {m.target_field for m in ctx.mappings if m.transform == FieldMapping.Transform.SYNC_TIME}
 
 
@@ -283,7 +282,7 @@ def _record(ctx: FlowContext, merge: Merge, outcome: WriteOutcome | None) -> Non
             target_id=target_id,
             source_version=record.version,
             target_version=outcome.version if outcome else merge.current.version,
-            target_hash=payload_hash(agreed, exclude=_volatile(ctx)),
+            target_hash=payload_hash(agreed, exclude=volatile_fields(ctx)),
             target_payload=agreed,
         )
         written = [n for n in merge.to_source if not merge.source_failed]
@@ -357,7 +356,7 @@ def pairs_sync(
     wanted = [_link(p).target_id for p in planned if _link(p).target_id not in found]
     if wanted:
         found.update({r.id: r for r in ctx.target.fetch(ctx.flow.target_entity, wanted)})
-    fields, truth = _two_way_fields(ctx), ctx.flow.system_of_truth
+    fields, truth = two_way_fields(ctx), ctx.flow.system_of_truth
     merges, gone = [], []
     for item in planned:
         link = _link(item)
@@ -376,245 +375,23 @@ def pairs_sync(
         values = {n: (item.payload.get(n), target.data.get(n)) for n in conflicts}
         merges.append(Merge(item, target, to_source, conflicts, values))
     _source_write(ctx, [m for m in merges if m.to_source])
-    volatile = _volatile(ctx)
+    volatile = volatile_fields(ctx)
     for merge in merges:
         merge.to_target = _target_changes(ctx, merge, volatile)
-    writes = [m for m in merges if m.to_target]
+    writes = [n for n, m in enumerate(merges) if m.to_target]  # positions in `merges`
     outcomes: dict[int, WriteOutcome] = {}
     if writes:
         items = [
-            WriteItem(key=m.planned.record.id, payload=m.to_target, target_id=m.current.id)
-            for m in writes
+            WriteItem(
+                key=merges[n].planned.record.id,
+                payload=merges[n].to_target,
+                target_id=merges[n].current.id,
+            )
+            for n in writes
         ]
         results = ctx.target.write(ctx.flow.target_entity, items)
-        outcomes = {id(m): o for m, o in zip(writes, results, strict=True)}
+        outcomes = dict(zip(writes, results, strict=True))
     with transaction.atomic():
-        for merge in merges:
-            _record(ctx, merge, outcomes.get(id(merge)))
+        for n, merge in enumerate(merges):
+            _record(ctx, merge, outcomes.get(n))
     return gone
-
-
-def _echo(ctx: FlowContext, record: Record, link: RecordLink) -> bool:
-    """Whether a target record holds exactly what both sides last agreed on (our own write,
-    notified back to us)."""
-    agreed = link.target_payload or {}
-    volatile = _volatile(ctx)
-    references = ctx.schema.references
-    return all(
-        same(record.data.get(n), v, references) for n, v in agreed.items() if n not in volatile
-    )
-
-
-def target_records_sync(ctx: FlowContext, records: Sequence[Record], *, forward: Sync) -> None:
-    """Changes made on the target side of a two-way flow: linked records are merged with their
-    source record; a new target record is created at the source where the flow allows it."""
-    ctx.counts += RunCounts(read=len(records))
-    links = {
-        link.target_id: link
-        for link in RecordLink.objects.filter(flow=ctx.flow, target_id__in=[r.id for r in records])
-    }
-    changed = {r.id: r for r in records if r.id in links and not _echo(ctx, r, links[r.id])}
-    ctx.counts += RunCounts(skipped=sum(1 for r in records if r.id in links) - len(changed))
-    wanted = [links[i].source_id for i in changed]
-    sources = ctx.source.fetch(ctx.flow.source_entity, wanted) if wanted else []
-    by_source = {links[i].source_id: i for i in changed}
-    references_prepare(ctx, sources, sync=forward)
-    planned = []
-    for source in sources:
-        mapped = payload_for(ctx, source)
-        if mapped is not None:
-            link = links[by_source[source.id]]
-            planned.append(Planned(source, mapped[0], mapped[1], link, link.target_id))
-    pairs_sync(ctx, planned, current=changed)
-    unlinked = _kept_elsewhere(ctx, [r for r in records if r.id not in links])
-    new = _carrying_source_ids(ctx, unlinked, forward)
-    if new and ctx.flow.options.get("create_in_source"):
-        _source_create(ctx, new, forward)
-    elif new:
-        ctx.counts += RunCounts(skipped=len(new))
-
-
-def _kept_elsewhere(ctx: FlowContext, records: list[Record]) -> list[Record]:
-    """Target records another flow keeps (it wrote them there from its own source, or linked
-    them) are that flow's: one record has one identity at its system, so this flow never
-    creates them again in its own source, nor takes another flow's write back as a change of
-    its own. Each is skipped with an audit entry naming the flow that keeps it. Returns the
-    others."""
-    if not records:
-        return records
-    owners = dict(
-        RecordLink.objects.filter(
-            flow__target=ctx.flow.target,
-            flow__target_entity=ctx.flow.target_entity,
-            target_id__in=[r.id for r in records],
-        )
-        .exclude(flow=ctx.flow)
-        .values_list("target_id", "flow__name")
-    )
-    for record in records:
-        if record.id in owners:
-            audit_record(
-                flow=ctx.flow,
-                run=ctx.run,
-                action=AuditEntry.Action.SKIP,
-                source_id="",
-                target_id=record.id,
-                note=(
-                    f"Kept by the flow {owners[record.id]}: not created in "
-                    f"{ctx.flow.source.get_system_display()} by this one."
-                ),
-                towards=AuditEntry.Towards.SOURCE,
-            )
-    ctx.counts += RunCounts(skipped=len(owners))
-    return [r for r in records if r.id not in owners]
-
-
-def _carrying_source_ids(ctx: FlowContext, records: list[Record], forward: Sync) -> list[Record]:
-    """Unlinked target records that carry a source id in the flow's id field (`QBO_Id`) were
-    written by this flow, by a run that stopped before it recorded their links: each is linked
-    to its source record and merged with it, never created in the source a second time.
-    Returns the records that are new at the target."""
-    external = ctx.matcher.fields.external_field
-    carrying = {str(r.data.get(external)): r for r in records if external and r.data.get(external)}
-    if not carrying:
-        return records
-    taken = set(
-        RecordLink.objects.filter(flow=ctx.flow, source_id__in=list(carrying)).values_list(
-            "source_id", flat=True
-        )
-    )
-    sources = ctx.source.fetch(ctx.flow.source_entity, [i for i in carrying if i not in taken])
-    references_prepare(ctx, sources, sync=forward)
-    planned = []
-    for source in sources:
-        target = carrying[source.id]
-        link = _link_found(ctx, source, target, external)
-        mapped = payload_for(ctx, source) if link is not None else None
-        if mapped is not None:
-            planned.append(Planned(source, mapped[0], mapped[1], link, target.id))
-    pairs_sync(ctx, planned, current={p.target_id: carrying[p.record.id] for p in planned})
-    # Carrying an id the source does not hold (deleted there), or one linked to another target
-    # record: not new at the target either; creating it in the source would duplicate it.
-    ctx.counts += RunCounts(skipped=len(carrying) - len(planned))
-    return [r for r in records if not (external and r.data.get(external))]
-
-
-def _link_found(
-    ctx: FlowContext, source: Record, target: Record, external: str
-) -> RecordLink | None:
-    """Link a target record to the source record whose id it carries, with an audit entry
-    saying why. Nothing both sides agreed on is known, so the merge that follows settles any
-    field the two hold differently by the flow's system of truth."""
-    note = (
-        f"Linked: the {ctx.flow.target.get_system_display()} record carries "
-        f"{ctx.flow.source.get_system_display()} id {source.id} in {external} (written by an "
-        "earlier run that stopped before recording its link)."
-    )
-    try:
-        with transaction.atomic():
-            link = link_save(
-                flow=ctx.flow,
-                source_id=source.id,
-                target_id=target.id,
-                source_version="",
-                target_version=target.version,
-                target_hash="",
-                target_payload={},
-            )
-            audit_record(
-                flow=ctx.flow,
-                run=ctx.run,
-                action=AuditEntry.Action.SKIP,
-                source_id=source.id,
-                target_id=target.id,
-                link=link,
-                note=note,
-            )
-    except LinkConflict:
-        return None
-    return link
-
-
-def _source_create(ctx: FlowContext, records: list[Record], forward: Sync) -> None:
-    """Create target-side records at the source, link them, then sync them forward so the
-    target record carries the source's id (and what the source filled in)."""
-    schema = ctx.source.schema(ctx.flow.source_entity)
-    items, by_key = [], {}
-    for record in records:
-        mapped = mapping_apply(
-            ctx.mappings, record.data, target_schema=schema, direction="to_source"
-        )
-        if mapped.problems:
-            message = "; ".join(p.message for p in mapped.problems)
-            classification = Classification(mapped.problems[0].category, False, message)
-            _target_side_error(ctx, record, classification, mapped.payload)
-            continue
-        items.append(
-            WriteItem(
-                key=record.id,
-                payload=mapped.payload,
-                # A repeat of this create (a crash before its link was recorded) gets the
-                # record the first one made.
-                idempotency_key=f"flow-{ctx.flow.pk}:{record.id}:{record.version}",
-            )
-        )
-        by_key[record.id] = (record, mapped.payload)
-    if not items:
-        return
-    created = []
-    for outcome in ctx.source.write(ctx.flow.source_entity, items):
-        record, payload = by_key[outcome.key]
-        if not outcome.ok:
-            classification = error_classify(outcome.error, system=ctx.flow.source.system)
-            _target_side_error(ctx, record, classification, payload)
-            continue
-        agreed = {n: record.data.get(n) for n in _two_way_fields(ctx)}
-        with transaction.atomic():
-            link = link_save(
-                flow=ctx.flow,
-                source_id=outcome.target_id,
-                target_id=record.id,
-                source_version=outcome.version,
-                target_version=record.version,
-                target_hash="",
-                target_payload=agreed,
-            )
-            audit_record(
-                flow=ctx.flow,
-                run=ctx.run,
-                action=AuditEntry.Action.CREATE,
-                source_id=outcome.target_id,
-                target_id=record.id,
-                after=payload,
-                link=link,
-                towards=AuditEntry.Towards.SOURCE,
-            )
-            sync_error_resolve(ctx.flow, "", target_id=record.id)
-        ctx.counts += RunCounts(created=1)
-        created.append(
-            Record(
-                id=outcome.target_id,
-                version=outcome.version,
-                modified_at=None,
-                deleted=False,
-                data=outcome.data,
-                name=record.name,
-            )
-        )
-    if created:
-        forward(ctx, created)
-
-
-def _target_side_error(
-    ctx: FlowContext, record: Record, classification: Classification, payload: Any
-) -> None:
-    sync_error_record(
-        flow=ctx.flow,
-        run=ctx.run,
-        source_id="",
-        classification=classification,
-        payload=payload,
-        source_name=record.name,
-        target_id=record.id,
-    )
-    ctx.counts += RunCounts(failed=1)

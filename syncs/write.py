@@ -7,7 +7,13 @@ from connectors.base.records import WriteOutcome
 from syncs.context import FlowContext, Planned, reference_flow
 from syncs.errors import Classification, error_classify
 from syncs.models import ErrorCategory, OutboxWrite, RecordLink
-from syncs.outbox import idempotency_key, outbox_queue, outcome_record, write_item
+from syncs.outbox import (
+    idempotency_key,
+    outbox_queue,
+    outcome_record,
+    outcomes_record,
+    write_item,
+)
 
 
 def writes_queue(ctx: FlowContext, planned: list[Planned]) -> list[OutboxWrite]:
@@ -119,3 +125,19 @@ def outcome_keep(ctx: FlowContext, item: Planned, row: OutboxWrite, outcome: Wri
     if recorded.target_id:
         ctx.matcher.remember(item.record.id, item.payload, recorded.target_id)
     ctx.counts += recorded.counts
+
+
+def outcomes_keep(
+    ctx: FlowContext, answered: list[tuple[Planned, OutboxWrite, WriteOutcome]]
+) -> None:
+    """A page of answers: the successes recorded together (`outbox.outcomes_record`), each
+    failure as its own error."""
+    written = [(p, row, o) for p, row, o in answered if o.ok]
+    for item, row, outcome in answered:
+        if not outcome.ok:
+            outcome_keep(ctx, item, row, outcome)
+    recorded = outcomes_record(ctx.flow, ctx.run, [(row, o, p.link) for p, row, o in written])
+    for (item, _, _), result in zip(written, recorded, strict=True):
+        if result.target_id:
+            ctx.matcher.remember(item.record.id, item.payload, result.target_id)
+        ctx.counts += result.counts

@@ -144,19 +144,19 @@ def test_a_worker_killed_mid_batch_leaves_no_duplicates_and_loses_nothing(
 ):
     for n in range(3):
         qbo_sandbox.record_create(company=qbo_company, entity="Customer", data=_customer(n))
-    real_record = engine.outcome_keep
+    real_record = engine.outcomes_keep
     calls = {"n": 0}
 
-    def dies_after_the_second_write(ctx, item, row, outcome):
-        calls["n"] += 1
+    def dies_after_the_second_write(ctx, answered):
+        calls["n"] += 1  # a page each: the accounts, then the contacts
         if calls["n"] == 2:
-            raise WorkerKilled  # the CRM has the records; the links are not recorded
-        real_record(ctx, item, row, outcome)
+            raise WorkerKilled  # the CRM has the contacts; their links are not recorded
+        real_record(ctx, answered)
 
-    monkeypatch.setattr(engine, "outcome_keep", dies_after_the_second_write)
+    monkeypatch.setattr(engine, "outcomes_keep", dies_after_the_second_write)
     with pytest.raises(WorkerKilled):
         deliver_and_sync()
-    monkeypatch.setattr(engine, "outcome_keep", real_record)
+    monkeypatch.setattr(engine, "outcomes_keep", real_record)
     assert ChangeEvent.objects.filter(status="processing").count() == 3
 
     ChangeEvent.objects.filter(status="processing").update(

@@ -7,11 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from connectors.base.records import WriteOutcome
 from connectors.models import Connection
-from syncs.models import OutboxWrite, SyncFlow
-from syncs.outbox import idempotency_key, outbox_queue, outbox_sweep
+from syncs.models import AuditEntry, OutboxWrite, RecordLink, SyncError, SyncFlow
+from syncs.outbox import idempotency_key, outbox_queue, outbox_sweep, outcomes_record
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +75,39 @@ def test_the_sweep_forgets_only_what_is_safe_to_forget(flow):
         "src-2",
         "src-3",
     ]
+
+
+def answers_for(flow: SyncFlow, ns: range) -> list:
+    rows = outbox_queue([row(flow, n) for n in ns])
+    return [
+        (r, WriteOutcome(key=r.source_id, ok=True, target_id=f"crm-{n}", version="1"), None)
+        for n, r in zip(ns, rows, strict=True)
+    ]
+
+
+def test_a_page_of_successes_is_recorded_in_as_many_statements_however_long(flow):
+    SyncError.objects.create(
+        flow=flow, source_id="src-3", category="remote_unavailable", message="was down"
+    )
+    counted = []
+    for ns in (range(0, 5), range(100, 150)):
+        answers = answers_for(flow, ns)
+        with CaptureQueriesContext(connection) as queries:
+            recorded = outcomes_record(flow, None, answers)
+        counted.append(len(queries.captured_queries))
+        assert [r.counts.created for r in recorded] == [1] * len(ns)
+    assert counted[0] == counted[1], counted
+    assert RecordLink.objects.filter(flow=flow).count() == 55
+    assert AuditEntry.objects.filter(flow=flow, action="create").count() == 55
+    assert SyncError.objects.get(source_id="src-3").status == "resolved"
+
+
+def test_a_conflict_in_a_page_is_that_records_error_alone(flow):
+    RecordLink.objects.create(flow=flow, source_id="someone-else", target_id="crm-2")
+    recorded = outcomes_record(flow, None, answers_for(flow, range(1, 4)))
+
+    assert [(r.counts.created, r.counts.failed) for r in recorded] == [(1, 0), (0, 1), (1, 0)]
+    linked = dict(RecordLink.objects.filter(flow=flow).values_list("source_id", "target_id"))
+    assert linked == {"someone-else": "crm-2", "src-1": "crm-1", "src-3": "crm-3"}
+    error = SyncError.objects.get(flow=flow, source_id="src-2")
+    assert error.category == "duplicate" and "already linked" in error.message
