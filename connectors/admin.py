@@ -176,11 +176,8 @@ class ConnectionAdmin(admin.ModelAdmin):
     def region(self, obj: Connection) -> str:
         if obj.oauth_base_url:  # pointed at a local fake or another server
             return f"Custom ({urlsplit(obj.oauth_base_url).netloc})"
-        if obj.system in (Connection.System.ZOHO_CRM, Connection.System.ZOHO_BOOKS):
-            return obj.get_data_centre_display()
-        if obj.system == Connection.System.QBO:
-            return obj.get_environment_display()
-        return "—"
+        region = system_spec(obj.system).region
+        return region(obj) if region else "—"
 
     @admin.display(description="Last error")
     def short_error(self, obj: Connection) -> str:
@@ -237,11 +234,8 @@ class ConnectionAdmin(admin.ModelAdmin):
         if obj is not None:
             context["connect_url"] = reverse("connectors:authorize", args=[obj.pk])
             context["test_url"] = reverse("admin:connectors_connection_test", args=[obj.pk])
-            context["uses_oauth"] = obj.system != Connection.System.QBD
-            context["needs_org_choice"] = (
-                obj.system == Connection.System.ZOHO_BOOKS
-                and obj.refresh_token
-                and not obj.organization_id
-            )
+            spec = system_spec(obj.system)
+            context["uses_oauth"] = spec.oauth is not None
+            context["needs_org_choice"] = bool(spec.awaits_choice and spec.awaits_choice(obj))
             context["choose_org_url"] = reverse("connectors:choose_organization", args=[obj.pk])
         return super().render_change_form(request, context, *args, **kwargs)

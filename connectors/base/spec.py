@@ -68,6 +68,11 @@ class SystemSpec:
     adapter: Callable[[Connection], Adapter] | None = None
     after_connect: Callable[[Connection], CallbackResult] | None = None
     channels: Channels | None = None
+    # What the connection's admin page shows for it: where it is (a data centre, an
+    # environment), and whether it still waits for a choice after connecting (a Books
+    # organization).
+    region: Callable[[Connection], str] | None = None
+    awaits_choice: Callable[[Connection], bool] | None = None
     # Deliveries to `/webhooks/<webhook_path>/`, verified and read by the system's own receiver.
     webhook_path: str = ""
     webhooks: Receiver | None = None

@@ -19,6 +19,7 @@ SPEC = SystemSpec(
     oauth=IntuitOAuth(),
     client=QboClient,
     adapter=QboAdapter,
+    region=lambda connection: connection.get_environment_display(),
     webhook_path="qbo",
     webhooks=receive,
 )

@@ -20,6 +20,10 @@ SPEC = SystemSpec(
     oauth=ZohoOAuth(SCOPES),
     client=ZohoBooksClient,
     after_connect=books_organization_after_connect,
+    region=lambda connection: connection.get_data_centre_display(),
+    awaits_choice=lambda connection: bool(
+        connection.refresh_token and not connection.organization_id
+    ),
     webhook_path="zoho-books",
     webhooks=receive,
 )

@@ -22,6 +22,7 @@ SPEC = SystemSpec(
     oauth=ZohoOAuth(SCOPES),
     client=ZohoCrmClient,
     adapter=ZohoCrmAdapter,
+    region=lambda connection: connection.get_data_centre_display(),
     channels=Channels(ensure=channels_ensure, renew=channels_renew),
     webhook_path="zoho-crm",
     webhooks=receive,

@@ -127,3 +127,25 @@ def test_connect_button_goes_through_the_authorize_view(admin_client):
     response = admin_client.get(reverse("admin:connectors_connection_change", args=[connection.pk]))
     assert reverse("connectors:authorize", args=[connection.pk]).encode() in response.content
     assert b">Connect<" in response.content
+
+
+def test_each_system_says_where_it_is_and_what_it_still_needs(admin_client):
+    """The region column and the buttons come from each system's registry entry."""
+    connection_create(Connection.System.QBO, name="Books in QBO", environment="sandbox")
+    books = connected(
+        connection_create(Connection.System.ZOHO_BOOKS, name="Books IN", data_centre="in")
+    )
+    desktop = connection_create(Connection.System.QBD, name="Desktop file")
+    changelist = admin_client.get(reverse("admin:connectors_connection_changelist")).content
+    assert b"India (.in)" in changelist and b"Sandbox" in changelist
+
+    page = admin_client.get(reverse("admin:connectors_connection_change", args=[books.pk]))
+    assert b"Choose organization" in page.content, "connected, but no organization yet"
+    books.organization_id = "60012345678"
+    books.save()
+    page = admin_client.get(reverse("admin:connectors_connection_change", args=[books.pk]))
+    assert b"Choose organization" not in page.content
+
+    page = admin_client.get(reverse("admin:connectors_connection_change", args=[desktop.pk]))
+    assert page.status_code == 200
+    assert b"Connect</a>" not in page.content, "the Web Connector calls us: no OAuth"
