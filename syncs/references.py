@@ -1,6 +1,6 @@
 """What a flow's records point at, read from the flow's options: lookups to records another flow
 keeps (an invoice's customer is an Account), the lines of a transaction with each line's
-product, and the record's currency. See `syncs/defaults.py` for the options' shape.
+product, and the record's currency. See `syncs/defaults/` for the options' shape.
 
 Pure functions over records and options; the engine (`syncs/engine.py`) syncs what a reference
 needs first and records the outcomes.

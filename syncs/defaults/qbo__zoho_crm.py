@@ -1,4 +1,4 @@
-"""The mappings a new flow starts with, as data: one `DefaultFlow` per pair of entities.
+"""QuickBooks Online -> Zoho CRM: the flows and mappings a new flow starts with, as data.
 
 Target fields are Zoho CRM's standard API names. Four are custom fields, named the way Zoho
 names custom fields: `QBO_Id` (single line, 50, unique: the QuickBooks id, also the
@@ -31,33 +31,10 @@ Transactions (invoices, estimates, purchase orders) go one way, QuickBooks to th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from syncs.defaults.base import DefaultFlow, T, rule
 from syncs.mapping import MappingRule
-from syncs.models import FieldMapping
-
-T = FieldMapping.Transform
-BOTH = FieldMapping.Direction.BOTH
-
-
-def _rule(
-    source_path: str,
-    target_field: str,
-    transform: str = T.TRIM,
-    *,
-    both: bool = False,
-    required: bool = False,
-    **options: Any,
-) -> MappingRule:
-    return MappingRule(
-        source_path=source_path,
-        target_field=target_field,
-        transform=transform,
-        transform_options=options,
-        required=required,
-        direction=BOTH if both else FieldMapping.Direction.TO_TARGET,
-    )
 
 
 def _address(prefix: str, qbo_address: str, fields: dict[str, str]) -> list[MappingRule]:
@@ -73,7 +50,7 @@ def _address(prefix: str, qbo_address: str, fields: dict[str, str]) -> list[Mapp
     for part, suffix in fields.items():
         transform = T.COUNTRY if part == "country" else T.TRIM
         rules.append(
-            _rule(f"{qbo_address}.{paths[part]}", f"{prefix}{suffix}", transform, both=True)
+            rule(f"{qbo_address}.{paths[part]}", f"{prefix}{suffix}", transform, both=True)
         )
     return rules
 
@@ -96,38 +73,38 @@ _VENDOR_ADDRESS = {
 # The QuickBooks id and the time of the last write, on every CRM record a flow writes. The sync
 # time changes on every write by design; the payload hash leaves it out (`mapping_apply`).
 _LINK = (
-    _rule("Id", "QBO_Id", T.NONE, required=True),
-    _rule("", "QBO_Last_Synced", T.SYNC_TIME),
+    rule("Id", "QBO_Id", T.NONE, required=True),
+    rule("", "QBO_Last_Synced", T.SYNC_TIME),
 )
 
 QBO_CUSTOMER_TO_CRM_ACCOUNTS = (
-    _rule("DisplayName", "Account_Name", required=True, both=True),
-    _rule("PrimaryPhone.FreeFormNumber", "Phone", T.PHONE, both=True),
-    _rule("WebAddr.URI", "Website", both=True),
+    rule("DisplayName", "Account_Name", required=True, both=True),
+    rule("PrimaryPhone.FreeFormNumber", "Phone", T.PHONE, both=True),
+    rule("WebAddr.URI", "Website", both=True),
     *_address("Billing_", "BillAddr", _ACCOUNT_ADDRESS),
     *_address("Shipping_", "ShipAddr", _ACCOUNT_ADDRESS),
-    _rule("Balance", "QBO_Balance", T.NONE),
-    _rule("Active", "QBO_Active", T.BOOLEAN),
+    rule("Balance", "QBO_Balance", T.NONE),
+    rule("Active", "QBO_Active", T.BOOLEAN),
     *_LINK,
 )
 
 QBO_CUSTOMER_TO_CRM_CONTACTS = (
-    _rule("GivenName", "First_Name", both=True),
+    rule("GivenName", "First_Name", both=True),
     # A customer that is a company often has no family name; Zoho requires Last_Name.
-    _rule("FamilyName", "Last_Name", both=True, required=True, fallback_paths=["DisplayName"]),
-    _rule("PrimaryEmailAddr.Address", "Email", both=True),
-    _rule("PrimaryPhone.FreeFormNumber", "Phone", T.PHONE, both=True),
-    _rule("Mobile.FreeFormNumber", "Mobile", T.PHONE, both=True),
+    rule("FamilyName", "Last_Name", both=True, required=True, fallback_paths=["DisplayName"]),
+    rule("PrimaryEmailAddr.Address", "Email", both=True),
+    rule("PrimaryPhone.FreeFormNumber", "Phone", T.PHONE, both=True),
+    rule("Mobile.FreeFormNumber", "Mobile", T.PHONE, both=True),
     *_LINK,
 )
 
 QBO_VENDOR_TO_CRM_VENDORS = (
-    _rule("DisplayName", "Vendor_Name", required=True, both=True),
-    _rule("PrimaryEmailAddr.Address", "Email", both=True),
-    _rule("PrimaryPhone.FreeFormNumber", "Phone", T.PHONE, both=True),
-    _rule("WebAddr.URI", "Website", both=True),
+    rule("DisplayName", "Vendor_Name", required=True, both=True),
+    rule("PrimaryEmailAddr.Address", "Email", both=True),
+    rule("PrimaryPhone.FreeFormNumber", "Phone", T.PHONE, both=True),
+    rule("WebAddr.URI", "Website", both=True),
     *_address("", "BillAddr", _VENDOR_ADDRESS),
-    _rule("Balance", "QBO_Balance", T.NONE),
+    rule("Balance", "QBO_Balance", T.NONE),
     *_LINK,
 )
 
@@ -135,18 +112,18 @@ QBO_VENDOR_TO_CRM_VENDORS = (
 # company does not number them, falls back on its id); the lookups and lines are options. The
 # exchange rate is left to the CRM's own: QuickBooks states it the other way round.
 _DOCUMENT = (
-    _rule("DocNumber", "Subject", required=True, fallback_paths=["Id"]),
-    _rule("CurrencyRef.value", "Currency", T.NONE),
-    _rule("TxnTaxDetail.TotalTax", "Tax", T.NONE),
-    _rule("PrivateNote", "Description"),
+    rule("DocNumber", "Subject", required=True, fallback_paths=["Id"]),
+    rule("CurrencyRef.value", "Currency", T.NONE),
+    rule("TxnTaxDetail.TotalTax", "Tax", T.NONE),
+    rule("PrivateNote", "Description"),
 )
 
 QBO_INVOICE_TO_CRM_INVOICES = (
     *_DOCUMENT,
-    _rule("TxnDate", "Invoice_Date", T.DATE),
-    _rule("DueDate", "Due_Date", T.DATE),
+    rule("TxnDate", "Invoice_Date", T.DATE),
+    rule("DueDate", "Due_Date", T.DATE),
     # QuickBooks has no invoice status field: whether it was sent is the nearest thing.
-    _rule(
+    rule(
         "EmailStatus",
         "Status",
         T.VALUE_MAP,
@@ -160,8 +137,8 @@ QBO_INVOICE_TO_CRM_INVOICES = (
 
 QBO_ESTIMATE_TO_CRM_QUOTES = (
     *_DOCUMENT,
-    _rule("ExpirationDate", "Valid_Till", T.DATE),
-    _rule(
+    rule("ExpirationDate", "Valid_Till", T.DATE),
+    rule(
         "TxnStatus",
         "Quote_Stage",
         T.VALUE_MAP,
@@ -181,10 +158,10 @@ QBO_ESTIMATE_TO_CRM_QUOTES = (
 
 QBO_PURCHASE_ORDER_TO_CRM_PURCHASE_ORDERS = (
     *_DOCUMENT,
-    _rule("DocNumber", "PO_Number"),
-    _rule("TxnDate", "PO_Date", T.DATE),
-    _rule("DueDate", "Due_Date", T.DATE),
-    _rule(
+    rule("DocNumber", "PO_Number"),
+    rule("TxnDate", "PO_Date", T.DATE),
+    rule("DueDate", "Due_Date", T.DATE),
+    rule(
         "POStatus",
         "Status",
         T.VALUE_MAP,
@@ -248,11 +225,11 @@ def _transaction(references: list[dict], detail: str) -> dict[str, Any]:
 
 
 QBO_ITEM_TO_CRM_PRODUCTS = (
-    _rule("Name", "Product_Name", required=True, both=True),
-    _rule("Sku", "Product_Code", both=True),
-    _rule("Description", "Description", both=True),
-    _rule("UnitPrice", "Unit_Price", T.NONE, both=True),
-    _rule("Active", "Product_Active", T.BOOLEAN, both=True),
+    rule("Name", "Product_Name", required=True, both=True),
+    rule("Sku", "Product_Code", both=True),
+    rule("Description", "Description", both=True),
+    rule("UnitPrice", "Unit_Price", T.NONE, both=True),
+    rule("Active", "Product_Active", T.BOOLEAN, both=True),
     *_LINK,
 )
 
@@ -263,24 +240,17 @@ def _refreshed_by(path: str, *entities: str) -> list[dict[str, str]]:
     return [{"entity": entity, "path": path} for entity in entities]
 
 
-@dataclass(frozen=True)
-class DefaultFlow:
-    mappings: tuple[MappingRule, ...]
-    match_keys: tuple[str, ...]
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-# (source system, source entity, target system, target entity) -> defaults.
-DEFAULT_FLOWS: dict[tuple[str, str, str, str], DefaultFlow] = {
+# (source entity, target entity) -> defaults.
+FLOWS: dict[tuple[str, str], DefaultFlow] = {
     # Zoho identifies a product by its (unique) name, as it does accounts and vendors.
-    ("qbo", "Item", "zoho_crm", "Products"): DefaultFlow(
+    ("Item", "Products"): DefaultFlow(
         mappings=QBO_ITEM_TO_CRM_PRODUCTS,
         match_keys=("link", "external_id", "name"),
         options={"create_in_source": True},
     ),
     # Invoices and payments change a customer's balance, which QuickBooks reports as a change
     # to the invoice or payment only.
-    ("qbo", "Customer", "zoho_crm", "Accounts"): DefaultFlow(
+    ("Customer", "Accounts"): DefaultFlow(
         mappings=QBO_CUSTOMER_TO_CRM_ACCOUNTS,
         match_keys=("link", "external_id", "name", "phone"),
         options={
@@ -290,13 +260,13 @@ DEFAULT_FLOWS: dict[tuple[str, str, str, str], DefaultFlow] = {
     ),
     # The customer's primary contact: a second flow over the same QBO customers. `parent`
     # tells the engine to sync the account first and point Account_Name at it.
-    ("qbo", "Customer", "zoho_crm", "Contacts"): DefaultFlow(
+    ("Customer", "Contacts"): DefaultFlow(
         mappings=QBO_CUSTOMER_TO_CRM_CONTACTS,
         match_keys=("link", "external_id", "email", "phone"),  # a last name alone is no identity
         options={"parent": {"target_entity": "Accounts", "lookup_field": "Account_Name"}},
     ),
     # Bills and bill payments change what is owed to the vendor.
-    ("qbo", "Vendor", "zoho_crm", "Vendors"): DefaultFlow(
+    ("Vendor", "Vendors"): DefaultFlow(
         mappings=QBO_VENDOR_TO_CRM_VENDORS,
         match_keys=("link", "external_id", "email", "name"),
         options={
@@ -305,17 +275,17 @@ DEFAULT_FLOWS: dict[tuple[str, str, str, str], DefaultFlow] = {
         },
     ),
     # Transactions are matched by their QuickBooks id only: two invoices may share a subject.
-    ("qbo", "Invoice", "zoho_crm", "Invoices"): DefaultFlow(
+    ("Invoice", "Invoices"): DefaultFlow(
         mappings=QBO_INVOICE_TO_CRM_INVOICES,
         match_keys=("link", "external_id"),
         options=_transaction(_CUSTOMER_REFERENCES, "SalesItemLineDetail"),
     ),
-    ("qbo", "Estimate", "zoho_crm", "Quotes"): DefaultFlow(
+    ("Estimate", "Quotes"): DefaultFlow(
         mappings=QBO_ESTIMATE_TO_CRM_QUOTES,
         match_keys=("link", "external_id"),
         options=_transaction(_CUSTOMER_REFERENCES, "SalesItemLineDetail"),
     ),
-    ("qbo", "PurchaseOrder", "zoho_crm", "Purchase_Orders"): DefaultFlow(
+    ("PurchaseOrder", "Purchase_Orders"): DefaultFlow(
         mappings=QBO_PURCHASE_ORDER_TO_CRM_PURCHASE_ORDERS,
         match_keys=("link", "external_id"),
         options=_transaction(
@@ -324,9 +294,3 @@ DEFAULT_FLOWS: dict[tuple[str, str, str, str], DefaultFlow] = {
         ),
     ),
 }
-
-
-def default_flow_for(
-    source_system: str, source_entity: str, target_system: str, target_entity: str
-) -> DefaultFlow | None:
-    return DEFAULT_FLOWS.get((source_system, source_entity, target_system, target_entity))
