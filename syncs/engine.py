@@ -2,14 +2,18 @@
 
 Generic over adapters (`connectors.base.adapter.Adapter`): a flow names a source and a target
 connection and entity; the engine reads changed records from one, maps them with the flow's
-`FieldMapping` rows, finds or creates their counterparts on the other, and records the outcome
-of every record in one transaction (link + audit entry, or a sync error). A crash anywhere
-repeats work and never loses or duplicates it: events stay in the inbox until completed, the
-cursor moves only after its batch is recorded, and creates are upserts keyed on the source id,
-so a repeated write finds the record its first attempt made.
+`FieldMapping` rows, finds or creates their counterparts on the other, and records a page's
+outcomes in one transaction (links + audit entries, or sync errors). A crash anywhere repeats
+work and never loses or duplicates it: events stay in the inbox until completed, the cursor
+moves only after its batch is recorded, every write is an outbox row under an idempotency key
+first, and creates are upserts keyed on the source id, so a repeated write finds the record its
+first attempt made.
 
-This module is the pipeline for a batch of records; `syncs.live` feeds it from the inbox and
-`syncs.runs` from polls, backfills, force-syncs and retries.
+This module is the pipeline for a batch of records, each stage a module of its own, in order:
+`syncs.dependencies` (referenced records first), `syncs.plan` (map and match),
+`syncs.twoway` (the merge, on a two-way flow), `syncs.write` (through `syncs.outbox`, which
+records). `syncs.live` feeds it from the inbox and `syncs.runs` from polls, backfills,
+force-syncs and retries.
 """
 
 from __future__ import annotations

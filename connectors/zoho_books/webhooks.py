@@ -83,17 +83,22 @@ def receive(request: HttpRequest) -> list[Inbound]:
     to one event), which names the connection; its secret must verify the signature, which
     covers those parameters too."""
     organization_id = request.GET.get("organization_id", "").strip()
-    connections = [
-        c
-        for c in Connection.objects.filter(system="zoho_books", organization_id=organization_id)
+    candidates = (
+        Connection.objects.filter(system="zoho_books", organization_id=organization_id)
         if organization_id
-    ]
+        else Connection.objects.none()
+    )
     signature = request.headers.get(SIGNATURE_HEADER, "")
     query = {key: request.GET[key] for key in request.GET}
-    verified = [
-        c for c in connections if signature_valid(request.body, signature, c.webhook_secret, query)
-    ]
-    if not verified:
+    connection = next(
+        (
+            c
+            for c in candidates
+            if signature_valid(request.body, signature, c.webhook_secret, query)
+        ),
+        None,
+    )
+    if connection is None:
         raise Refused("unknown organization or bad signature", status=401)
     try:
         body = json_loads_bounded(request.body)
@@ -108,7 +113,7 @@ def receive(request: HttpRequest) -> list[Inbound]:
         record = replace(record, deleted=True)
     return [
         Inbound(
-            connection=verified[0],
+            connection=connection,
             entity=entity,
             external_id=record.id,
             version=record.version,
