@@ -26,14 +26,9 @@ from connectors.base.exceptions import (
     ConnectorError,
     TokenThrottled,
 )
+from connectors.base.oauth import CallbackResult, OAuthCallbackError, OAuthProvider, TokenSet
 from connectors.models import Connection, OAuthState
-from connectors.oauth_providers import (
-    ZOHO_THROTTLE_BACKOFF,
-    CallbackResult,
-    OAuthCallbackError,
-    OAuthProvider,
-    TokenSet,
-)
+from connectors.oauth_providers import ZOHO_THROTTLE_BACKOFF
 from connectors.registry import system_spec
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +24,11 @@ from connectors.base.exceptions import (
 )
 from connectors.base.hosts import HostNotAllowed, url_allowed, url_check
 from connectors.base.http import build_session
+from connectors.base.oauth import (
+    OAuthCallbackError,
+    OAuthProvider,
+    TokenSet,
+)
 from connectors.models import Connection
 from connectors.vendor_hosts import INTUIT_HOSTS, ZOHO_ACCOUNTS_SERVERS, ZOHO_HOSTS
 
@@ -32,53 +36,6 @@ ZOHO_TOKENS_PER_WINDOW = 10
 ZOHO_THROTTLE_BACKOFF = timedelta(minutes=15)
 # Token-endpoint errors that mean "this grant will never work again": someone must reconnect.
 REAUTH_ERRORS = {"invalid_grant", "invalid_code", "invalid_client", "invalid_client_secret"}
-
-
-class OAuthCallbackError(Exception):
-    """The callback cannot be accepted (bad state, bad parameters); nothing was saved."""
-
-
-@dataclass(frozen=True)
-class CallbackResult:
-    connection: Connection
-    denied: bool = False
-    message: str = ""
-    needs_organization_choice: bool = False
-
-
-@dataclass(frozen=True)
-class TokenSet:
-    access_token: str
-    expires_in: int
-    refresh_token: str = ""
-    refresh_expires_in: int | None = None
-    refresh_hard_expires_in: int | None = None
-    api_domain: str = ""
-
-
-class OAuthProvider:
-    """What differs between vendors' OAuth servers."""
-
-    def scopes(self, connection: Connection) -> str:
-        raise NotImplementedError
-
-    def authorize_url(self, connection: Connection) -> str:
-        raise NotImplementedError
-
-    def extra_authorize_params(self) -> dict[str, str]:
-        return {}
-
-    def token_url(self, connection: Connection) -> str:
-        raise NotImplementedError
-
-    def callback_apply(self, connection: Connection, params: Mapping[str, str]) -> None:
-        """Check and keep what the vendor adds to the redirect (realm, accounts server)."""
-
-    def token_request(self, connection: Connection, grant: dict[str, str]) -> TokenSet:
-        raise NotImplementedError
-
-    tokens_per_window: int | None = None
-    hosts: frozenset[str] = frozenset()  # where its tokens and secrets may go
 
 
 def _json_or_none(response: requests.Response) -> dict[str, Any] | None:

@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from connectors.base.exceptions import ConnectorError
+from connectors.base.oauth import OAuthCallbackError
 from connectors.models import Connection
 from connectors.oauth import oauth_authorize_url, oauth_callback, oauth_provider
-from connectors.oauth_providers import OAuthCallbackError
-from connectors.services import books_organizations, connection_set_organization
+from connectors.zoho_books.organizations import books_organizations, connection_set_organization
 
 
 def _change_url(connection: Connection) -> str:

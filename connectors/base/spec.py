@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from connectors.base.adapter import Adapter, PingClient
 from connectors.base.errors import NO_RULES, VendorRules
 from connectors.base.inbound import Receiver
+from connectors.base.oauth import CallbackResult, OAuthProvider
 from connectors.base.schema import PLAIN_REFERENCES, ReferenceShape
 
 if TYPE_CHECKING:
     from connectors.models import Connection
-    from connectors.oauth_providers import CallbackResult, OAuthProvider
 
 
 class Delivery(StrEnum):

@@ -9,10 +9,10 @@ import secrets
 from urllib.parse import parse_qsl, urlsplit
 
 from connectors.base.http import build_session
+from connectors.base.oauth import CallbackResult
 from connectors.models import Connection
 from connectors.oauth import oauth_authorize_url, oauth_callback
-from connectors.oauth_providers import CallbackResult
-from connectors.services import books_organizations, connection_set_organization
+from connectors.zoho_books.organizations import books_organizations, connection_set_organization
 
 
 class SandboxConsentError(RuntimeError):

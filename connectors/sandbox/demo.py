@@ -30,7 +30,7 @@ from connectors.sandbox.qbo.models import Company
 from connectors.sandbox.qbo.selectors import record_render
 from connectors.sandbox.zoho import services as zoho
 from connectors.sandbox.zoho.models import BooksOrganization, CrmOrg
-from connectors.services import connection_set_organization
+from connectors.zoho_books.organizations import connection_set_organization
 from syncs.models import SyncFlow
 from syncs.services import flow_create_with_defaults, flow_history_start
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from connectors.base.spec import Delivery, SystemSpec
 from connectors.oauth_providers import ZohoOAuth
-from connectors.services import books_organization_after_connect
 from connectors.vendor_hosts import ZOHO_HOSTS
 from connectors.zoho_books.client import ZohoBooksClient
 from connectors.zoho_books.errors import RULES
+from connectors.zoho_books.organizations import books_organization_after_connect
 from connectors.zoho_books.webhooks import receive
 
 SCOPES = "ZohoBooks.fullaccess.all"
