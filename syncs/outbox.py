@@ -1,7 +1,8 @@
 """The outbox: every write becomes a row first, then is handed to its system, and one path
 records each outcome, whenever it arrives.
 
-A pulled system (a REST API) gets its rows at once from the run that queued them (`deliver`):
+A pulled system (a REST API) gets its rows at once from the run that queued them
+(`syncs.write.writes_send`):
 the same calls as writing directly, and the outcome recorded in the same run. A pushed system
 (the QuickBooks Web Connector) answers a write only on a later call: its adapter answers
 "pending", the row waits, the system's own service takes the rows when it next asks
@@ -52,16 +53,17 @@ def idempotency_key(
     ]
 
 
-def write_item(row: OutboxWrite, *, keyed: bool = True) -> WriteItem:
-    """The row as its system's adapter takes it; `keyed`: with its idempotency key (a system
-    that takes keys writes such creates one call each, to make them safe to repeat)."""
+def write_item(row: OutboxWrite) -> WriteItem:
+    """The row as its system's adapter takes it. Its idempotency key stays with the row, out
+    of the item: a system that takes keys (QBO's `requestid`) writes keyed creates one call
+    each instead of in batches, so handing it over would cost calls (a repeat after a crash
+    is found by the match fields and the outbox row instead)."""
     return WriteItem(
         key=row.source_id,
         payload=row.payload,
         target_id=row.target_id,
         target_version=row.target_version,
         match=row.match or {},
-        idempotency_key=row.idempotency_key if keyed else "",
     )
 
 
@@ -174,7 +176,7 @@ def outcome_record(
         duplicate = Classification(ErrorCategory.DUPLICATE, False, str(exc))
         _error(flow, run, row, duplicate, outcome.target_id)
         return Recorded(RunCounts(failed=1))
-    return Recorded(RunCounts(created=1) if created else RunCounts(updated=1), outcome.target_id)
+    return _written(row, outcome)
 
 
 def outcomes_record(
@@ -184,7 +186,7 @@ def outcomes_record(
 ) -> list[Recorded]:
     """A page of successful writes recorded at once: the new links in one INSERT, the changed
     ones in one UPDATE, the audit entries in one INSERT, the page's open errors closed in one
-    UPDATE (only where there are any). `answers` pairs each row with its outcome and the link
+    UPDATE. `answers` pairs each row with its outcome and the link
     it was planned against. If the page cannot be kept whole (a target record another source
     record is linked to), it is recorded record by record instead, so one record's conflict
     is that record's error alone."""
@@ -239,10 +241,7 @@ def _page_record(
         ]
     )
     sync_errors_resolve(flow, [row.source_id for row, _, _ in answers])
-    return [
-        Recorded(RunCounts(created=1) if _created(row, o) else RunCounts(updated=1), o.target_id)
-        for row, o, _ in answers
-    ]
+    return [_written(row, o) for row, o, _ in answers]
 
 
 _LINK_FIELDS = [
@@ -257,6 +256,11 @@ _LINK_FIELDS = [
 
 def _created(row: OutboxWrite, outcome: WriteOutcome) -> bool:
     return outcome.action in ("create", "insert") or not row.target_id
+
+
+def _written(row: OutboxWrite, outcome: WriteOutcome) -> Recorded:
+    counts = RunCounts(created=1) if _created(row, outcome) else RunCounts(updated=1)
+    return Recorded(counts, outcome.target_id)
 
 
 def _recreated_note(flow: SyncFlow, row: OutboxWrite) -> str:

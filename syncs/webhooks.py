@@ -6,6 +6,7 @@ inside the request."""
 from __future__ import annotations
 
 import logging
+from functools import cache
 
 from django.db import transaction
 from django.http import Http404, HttpRequest, JsonResponse
@@ -21,12 +22,18 @@ from syncs.tasks import inbox_wake
 logger = logging.getLogger(__name__)
 
 
+@cache
+def _receivers() -> dict[str, SystemSpec]:
+    """The systems that receive webhooks, by their path (read once per process)."""
+    specs = (system_spec(system) for system in SPECS)
+    return {spec.webhook_path: spec for spec in specs if spec.webhooks is not None}
+
+
 def _spec_at(path: str) -> SystemSpec:
-    for system in SPECS:
-        spec = system_spec(system)
-        if spec.webhooks is not None and spec.webhook_path == path:
-            return spec
-    raise Http404("No system receives webhooks here.")
+    spec = _receivers().get(path)
+    if spec is None:
+        raise Http404("No system receives webhooks here.")
+    return spec
 
 
 def _refuse(message: str, status: int) -> JsonResponse:

@@ -50,7 +50,7 @@ def writes_send(
     """Queue the writes in the outbox and hand them to the target: a pulled one answers now,
     a pushed one answers "pending" and takes them when it next calls."""
     rows = writes_queue(ctx, planned)
-    items = [write_item(row, keyed=False) for row in rows]
+    items = [write_item(row) for row in rows]
     return rows, ctx.target.write(ctx.flow.target_entity, items)
 
 
