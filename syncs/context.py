@@ -64,8 +64,11 @@ class FlowContext:
     reference_targets: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Planned:
+    """One source record's write, as planned: the mapped payload and its digest, the link it
+    was planned against, the target record it writes (none: a new one)."""
+
     record: Record
     payload: dict[str, Any]
     digest: str

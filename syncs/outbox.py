@@ -14,7 +14,7 @@ lost; it is handed over again under the same idempotency key, so nothing is writ
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,16 +24,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from connectors.base.exceptions import ConnectorError
-from connectors.base.records import WriteItem, WriteOutcome
+from connectors.base.records import Record, WriteItem, WriteOutcome
 from connectors.base.spec import Delivery
 from connectors.registry import SPECS, system_spec
 from syncs.errors import Classification, error_classify
+from syncs.mapping import payload_hash
 from syncs.models import AuditEntry, ErrorCategory, OutboxWrite, RecordLink, SyncFlow, SyncRun
 from syncs.records import (
     LinkConflict,
     RunCounts,
     audit_entry,
-    audit_record,
     link_save,
     run_finish,
     run_start,
@@ -41,33 +41,79 @@ from syncs.records import (
 from syncs.services import sync_error_record, sync_error_resolve, sync_errors_resolve
 
 Status = OutboxWrite.Status
+Towards = OutboxWrite.Towards
 
 
 def idempotency_key(
-    flow: SyncFlow, source_id: str, source_version: str, digest: str, *, anew: bool = False
+    flow: SyncFlow,
+    source_id: str,
+    source_version: str,
+    digest: str,
+    *,
+    kind: str = "",
+    towards: str = Towards.TARGET,
 ) -> str:
-    """The write of this version of this record, mapped to this payload, by this flow (`anew`:
-    written again as a new record, its linked one found deleted)."""
-    return f"flow-{flow.pk}:{source_id}:{source_version}:{digest[:16]}{':anew' if anew else ''}"[
-        :200
-    ]
+    """The write of this version of this record, mapped to this payload, by this flow. `kind`
+    tells apart the writes of one version: "anew" (written again as a new record, its linked
+    one found deleted), "merge" (a two-way merge's sparse update); `towards` source: a two-way
+    flow's write back to its source, from the target record `source_id`."""
+    back = "back:" if towards == Towards.SOURCE else ""
+    suffix = f":{kind}" if kind else ""
+    return f"flow-{flow.pk}:{back}{source_id}:{source_version}:{digest[:16]}{suffix}"[:200]
 
 
-def write_item(row: OutboxWrite) -> WriteItem:
-    """The row as its system's adapter takes it. Its idempotency key stays with the row, out
-    of the item: a system that takes keys (QBO's `requestid`) writes keyed creates one call
-    each instead of in batches, so handing it over would cost calls (a repeat after a crash
-    is found by the match fields and the outbox row instead)."""
+def write_item(
+    row: OutboxWrite, *, base: dict[str, Any] | None = None, keyed: bool = False
+) -> WriteItem:
+    """The row as its system's adapter takes it (`base`: the record as read, for a sparse
+    update to rebase on if it was changed there since). Its idempotency key stays with the
+    row unless `keyed`: a system that takes keys (QBO's `requestid`) writes keyed creates one
+    call each instead of in batches, so handing it over would cost calls (a repeat after a
+    crash is found by the match fields and the outbox row instead)."""
     return WriteItem(
         key=row.source_id,
         payload=row.payload,
         target_id=row.target_id,
         target_version=row.target_version,
         match=row.match or {},
+        idempotency_key=row.idempotency_key if keyed else "",
+        base=base,
+        on_conflict=row.on_conflict,
     )
 
 
-_PLAN = ("source_name", "before", "target_id", "target_version", "match", "replaces_id")
+def back_row(flow: SyncFlow, origin: Record, payload: dict[str, Any], **plan: Any) -> OutboxWrite:
+    """An unsaved row for a two-way flow's write back to its source, from the target record
+    `origin` (`plan`: the row's other fields: the source record it updates, `before`,
+    `agreed`, `on_conflict`). A repeat of it (a crash before its answer was recorded) is the
+    same row, under the same key."""
+    digest = payload_hash(payload)
+    return OutboxWrite(
+        flow=flow,
+        connection=flow.source,
+        entity=flow.source_entity,
+        towards=Towards.SOURCE,
+        idempotency_key=idempotency_key(
+            flow, origin.id, origin.version, digest, towards=Towards.SOURCE
+        ),
+        source_id=origin.id,
+        source_version=origin.version,
+        source_name=origin.name[:255],
+        payload=payload,
+        digest=digest,
+        **plan,
+    )
+
+
+_PLAN = (
+    "source_name",
+    "before",
+    "agreed",
+    "target_id",
+    "target_version",
+    "match",
+    "replaces_id",
+)
 
 
 def outbox_queue(rows: Sequence[OutboxWrite]) -> list[OutboxWrite]:
@@ -124,11 +170,79 @@ def outbox_done(rows: Sequence[OutboxWrite], outcomes: Sequence[WriteOutcome]) -
 
 @dataclass(frozen=True)
 class Recorded:
-    """What recording one outcome did: the counts to add, and the target record a success
-    wrote (for the run's matcher to remember)."""
+    """What recording one outcome did: the counts to add, and the record a success wrote (for
+    the run's matcher to remember)."""
 
     counts: RunCounts
     target_id: str = ""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One audit entry that goes with a link (`link_keep`)."""
+
+    action: str
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    note: str = ""
+    towards: str = AuditEntry.Towards.TARGET
+
+
+def link_keep(
+    flow: SyncFlow,
+    run: SyncRun | None,
+    *,
+    source_id: str,
+    target_id: str,
+    entries: Sequence[Entry] = (),
+    resolve: str = "source",
+    **fields: Any,
+) -> RecordLink:
+    """Save a link (`fields` as `link_save` takes them) with its audit entries, in one
+    transaction, and close the record's open error: the one recorded by its source id
+    (`resolve` "source"), by its target id ("target": a record found at the target), or none
+    (""). Raises LinkConflict, having written nothing."""
+    with transaction.atomic():
+        link = link_save(flow=flow, source_id=source_id, target_id=target_id, **fields)
+        AuditEntry.objects.bulk_create(
+            [_audit(flow, run, entry, source_id, target_id, link) for entry in entries]
+        )
+        if resolve == "source":
+            sync_error_resolve(flow, source_id)
+        elif resolve == "target":
+            sync_error_resolve(flow, "", target_id=target_id)
+    return link
+
+
+def _audit(
+    flow: SyncFlow,
+    run: SyncRun | None,
+    entry: Entry,
+    source_id: str,
+    target_id: str,
+    link: RecordLink | None,
+) -> AuditEntry:
+    return audit_entry(
+        flow=flow,
+        run=run,
+        action=entry.action,
+        source_id=source_id,
+        target_id=target_id,
+        before=entry.before,
+        after=entry.after,
+        link=link,
+        note=entry.note,
+        towards=entry.towards,
+    )
+
+
+def flow_ids(row: OutboxWrite, written_id: str = "") -> tuple[str, str]:
+    """(the flow's source record id, the flow's target record id) of a row, `written_id` being
+    the id of the record it wrote: a write back to the source runs the other way."""
+    written_id = written_id or row.target_id
+    if row.towards == Towards.SOURCE:
+        return written_id, row.source_id
+    return row.source_id, written_id
 
 
 def outcome_record(
@@ -148,35 +262,65 @@ def outcome_record(
         )
         _error(flow, run, row, classification, row.target_id)
         return Recorded(RunCounts(failed=1))
-    created = _created(row, outcome)
     try:
-        with transaction.atomic():
-            link = link_save(
-                flow=flow,
+        if row.towards == Towards.SOURCE:
+            _back_record(flow, run, row, outcome)
+        else:
+            link_keep(
+                flow,
+                run,
                 source_id=row.source_id,
                 target_id=outcome.target_id,
+                entries=[_entry(flow, row, outcome)],
                 source_version=row.source_version,
                 target_version=outcome.version,
                 target_hash=row.digest,
-                target_payload=row.payload,
+                target_payload=row.payload if row.agreed is None else row.agreed,
             )
-            audit_record(
-                flow=flow,
-                run=run,
-                action=AuditEntry.Action.CREATE if created else AuditEntry.Action.UPDATE,
-                source_id=row.source_id,
-                target_id=outcome.target_id,
-                before=row.before,
-                after=row.payload,
-                link=link,
-                note=_recreated_note(flow, row),
-            )
-            sync_error_resolve(flow, row.source_id)
     except LinkConflict as exc:
         duplicate = Classification(ErrorCategory.DUPLICATE, False, str(exc))
         _error(flow, run, row, duplicate, outcome.target_id)
         return Recorded(RunCounts(failed=1))
     return _written(row, outcome)
+
+
+def _back_record(
+    flow: SyncFlow, run: SyncRun | None, row: OutboxWrite, outcome: WriteOutcome
+) -> None:
+    """A two-way flow's write back to its source, answered: a merged change moves the link's
+    source version and what both sides agree on; a record created at the source from one at
+    the target is linked to it."""
+    towards = AuditEntry.Towards.SOURCE
+    agreed = row.agreed or {}
+    if row.target_id:
+        link = RecordLink.objects.filter(flow=flow, source_id=row.target_id).first()
+        link_keep(
+            flow,
+            run,
+            source_id=row.target_id,
+            target_id=row.source_id,
+            entries=[Entry(AuditEntry.Action.UPDATE, row.before, agreed, towards=towards)],
+            source_version=outcome.version,
+            target_payload={**(link.target_payload if link else {}), **agreed},
+        )
+        return
+    link_keep(
+        flow,
+        run,
+        source_id=outcome.target_id,
+        target_id=row.source_id,
+        entries=[Entry(AuditEntry.Action.CREATE, None, row.payload, towards=towards)],
+        resolve="target",
+        source_version=outcome.version,
+        target_version=row.source_version,
+        target_hash="",
+        target_payload=agreed,
+    )
+
+
+def _entry(flow: SyncFlow, row: OutboxWrite, outcome: WriteOutcome) -> Entry:
+    action = AuditEntry.Action.CREATE if _created(row, outcome) else AuditEntry.Action.UPDATE
+    return Entry(action, row.before, row.payload, _recreated_note(flow, row))
 
 
 def outcomes_record(
@@ -226,17 +370,7 @@ def _page_record(
         RecordLink.objects.bulk_update(changed, _LINK_FIELDS)
     AuditEntry.objects.bulk_create(
         [
-            audit_entry(
-                flow=flow,
-                run=run,
-                action=AuditEntry.Action.CREATE if _created(row, o) else AuditEntry.Action.UPDATE,
-                source_id=row.source_id,
-                target_id=o.target_id,
-                before=row.before,
-                after=row.payload,
-                link=link,
-                note=_recreated_note(flow, row),
-            )
+            _audit(flow, run, _entry(flow, row, o), row.source_id, o.target_id, link)
             for (row, o, _), link in zip(answers, links, strict=True)
         ]
     )
@@ -279,11 +413,13 @@ def _error(
     classification: Classification,
     target_id: str,
 ) -> None:
+    """The row's record failed: its error, under the flow's ids of it."""
+    source_id, target_id = flow_ids(row, target_id)
     with transaction.atomic():
         sync_error_record(
             flow=flow,
             run=run,
-            source_id=row.source_id,
+            source_id=source_id,
             classification=classification,
             payload=row.payload,
             source_name=row.source_name,

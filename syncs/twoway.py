@@ -23,7 +23,7 @@ from typing import Any
 from django.db import transaction
 
 from connectors.base.exceptions import ConnectorError
-from connectors.base.records import Record, WriteItem, WriteOutcome
+from connectors.base.records import Record, WriteOutcome
 from connectors.base.schema import PLAIN_REFERENCES, ReferenceShape
 from syncs.context import FlowContext, Planned
 from syncs.errors import Classification, error_classify
@@ -35,13 +35,24 @@ from syncs.mapping import (
     payload_canonical,
     payload_hash,
 )
-from syncs.models import AuditEntry, FieldMapping, RecordLink, SyncFlow
+from syncs.models import AuditEntry, FieldMapping, OutboxWrite, RecordLink, SyncFlow
+from syncs.outbox import (
+    Entry,
+    back_row,
+    idempotency_key,
+    link_keep,
+    outbox_done,
+    outbox_queue,
+    outcome_record,
+    write_item,
+)
 from syncs.plan import payload_for
-from syncs.records import RunCounts, audit_record, link_save
-from syncs.services import sync_error_record, sync_error_resolve
+from syncs.records import RunCounts
+from syncs.services import sync_error_record
 from syncs.transforms import is_blank
 
 BOTH = FieldMapping.Direction.BOTH
+SOURCE = AuditEntry.Towards.SOURCE
 
 
 def same(a: Any, b: Any, references: ReferenceShape = PLAIN_REFERENCES) -> bool:
@@ -86,8 +97,33 @@ class Merge:
     # The conflicting fields' values as found: (the source's, the target's).
     conflict_values: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     source_payload: dict[str, Any] = field(default_factory=dict)
+    # The write of `to_source` back to the source: its outbox row and, once answered, what
+    # the source said (a pushed source answers on a later call: pending until then).
+    source_row: OutboxWrite | None = None
+    source_outcome: WriteOutcome | None = None
     source_failed: bool = False
     to_target: dict[str, Any] = field(default_factory=dict)
+    target_row: OutboxWrite | None = None
+    target_outcome: WriteOutcome | None = None
+
+    def answered(self) -> list[tuple[OutboxWrite, WriteOutcome]]:
+        """This merge's outbox rows that have their answer (a pushed system's come later)."""
+        pairs = [(self.source_row, self.source_outcome), (self.target_row, self.target_outcome)]
+        return [(r, o) for r, o in pairs if r is not None and o is not None and not o.pending]
+
+    @property
+    def target_pending(self) -> bool:
+        return self.target_outcome is not None and self.target_outcome.pending
+
+    @property
+    def source_pending(self) -> bool:
+        return self.source_outcome is not None and self.source_outcome.pending
+
+    @property
+    def source_held(self) -> bool:
+        """Whether the target's changes to `to_source` are not (yet) at the source: they stay
+        unagreed, and the target keeps them."""
+        return self.source_failed or self.source_pending
 
 
 def merge_decide(
@@ -132,11 +168,13 @@ def _source_payload(
 
 
 def _source_write(ctx: FlowContext, merges: list[Merge]) -> None:
-    """Write the target's changes to the source in one batch; the merge of a record that
-    fails says so, and the record's error is recorded."""
+    """Write the target's changes to the source in one batch, through the outbox; the merge
+    of a record that fails says so, and the record's error is recorded. A pushed source takes
+    its rows on its next call: the merge goes on without them, and their answers are recorded
+    when they come (`syncs.outbox.outbox_answer`)."""
     schema = ctx.source.schema(ctx.flow.source_entity)
-    source_is_truth = ctx.flow.system_of_truth == SyncFlow.SystemOfTruth.SOURCE
-    items: list[tuple[Merge, WriteItem]] = []
+    on_conflict = "theirs" if ctx.flow.system_of_truth == SyncFlow.SystemOfTruth.SOURCE else "ours"
+    queued: list[tuple[Merge, OutboxWrite]] = []
     for merge in merges:
         payload, problems = _source_payload(ctx, merge, schema)
         merge.source_payload = payload
@@ -144,29 +182,47 @@ def _source_write(ctx: FlowContext, merges: list[Merge]) -> None:
             message = "; ".join(p.message for p in problems)
             _source_error(ctx, merge, Classification(problems[0].category, False, message))
             continue
-        record = merge.planned.record
-        item = WriteItem(
-            key=record.id,
-            payload=payload,
-            target_id=record.id,
-            target_version=record.version,
-            base=record.data,
-            on_conflict="theirs" if source_is_truth else "ours",
-        )
-        items.append((merge, item))
-    if not items:
+        queued.append((merge, _source_row(ctx, merge, payload, on_conflict)))
+    if not queued:
         return
-    outcomes = ctx.source.write(ctx.flow.source_entity, [item for _, item in items])
-    for (merge, _), outcome in zip(items, outcomes, strict=True):
+    rows = outbox_queue([row for _, row in queued])
+    items = [
+        write_item(row, base=m.planned.record.data)
+        for (m, _), row in zip(queued, rows, strict=True)
+    ]
+    outcomes = ctx.source.write(ctx.flow.source_entity, items)
+    for (merge, _), row, outcome in zip(queued, rows, outcomes, strict=True):
+        merge.source_row, merge.source_outcome = row, outcome
+        if outcome.pending:
+            continue
         if not outcome.ok:
-            classification = error_classify(outcome.error, system=ctx.flow.source.system)
-            _source_error(ctx, merge, classification)
+            merge.source_failed = True
             continue
         fresh = _fresh(merge.planned.record, outcome)
         mapped = _forward(ctx, fresh)
         if mapped is not None:
-            merge.planned.record, merge.planned.payload = fresh, mapped
-            _late_conflicts(ctx, merge, outcome.conflicts, source_is_truth)
+            merge.planned = replace(merge.planned, record=fresh, payload=mapped)
+            _late_conflicts(ctx, merge, outcome.conflicts, on_conflict == "theirs")
+
+
+def _source_row(
+    ctx: FlowContext, merge: Merge, payload: dict[str, Any], on_conflict: str
+) -> OutboxWrite:
+    """The outbox row of a merge's write back to the source: from the target record as read,
+    to the linked source record at the version read; once answered, the fields it carries
+    are what both sides hold (`agreed`)."""
+    current, record = merge.current, merge.planned.record
+    previous = _link(merge.planned).target_payload or {}
+    return back_row(
+        ctx.flow,
+        replace(current, name=record.name),
+        payload,
+        before={n: previous.get(n) for n in merge.to_source},
+        agreed={n: current.data.get(n) for n in merge.to_source},
+        target_id=record.id,
+        target_version=record.version,
+        on_conflict=on_conflict,
+    )
 
 
 def _late_conflicts(
@@ -229,9 +285,10 @@ def _source_error(ctx: FlowContext, merge: Merge, classification: Classification
 
 def _agreed(ctx: FlowContext, merge: Merge) -> dict[str, Any]:
     """What both sides hold after this merge. A target change the source refused stays
-    unagreed, so it is tried again the next time."""
+    unagreed, so it is tried again the next time; one the source has yet to answer becomes
+    agreed with its answer."""
     agreed = dict(merge.planned.payload)
-    if merge.source_failed:
+    if merge.source_held:
         previous = _link(merge.planned).target_payload or {}
         for name in merge.to_source:
             agreed[name] = previous.get(name)
@@ -239,7 +296,7 @@ def _agreed(ctx: FlowContext, merge: Merge) -> dict[str, Any]:
 
 
 def _target_changes(ctx: FlowContext, merge: Merge, volatile: set[str]) -> dict[str, Any]:
-    keep = set(merge.to_source) if merge.source_failed else set()
+    keep = set(merge.to_source) if merge.source_held else set()
     changes = {
         name: value
         for name, value in merge.planned.payload.items()
@@ -254,11 +311,16 @@ def _target_changes(ctx: FlowContext, merge: Merge, volatile: set[str]) -> dict[
     return changes
 
 
-def _record(ctx: FlowContext, merge: Merge, outcome: WriteOutcome | None) -> None:
-    """One record's merge, in one transaction: the link, the audit entries, or an error."""
-    planned, flow = merge.planned, ctx.flow
+def _record(ctx: FlowContext, merge: Merge) -> None:
+    """One record's merge, in one transaction: the link with its audit entries (what went to
+    the source, the conflicts, what went to the target), or an error. A write a pushed system
+    has yet to answer is recorded with its answer (`syncs.outbox.outcome_record`)."""
+    planned, flow, outcome = merge.planned, ctx.flow, merge.target_outcome
     record, target_id = planned.record, merge.current.id
-    if outcome is not None and not outcome.ok:
+    if merge.source_failed and merge.source_row and merge.source_outcome:
+        outcome_record(flow, ctx.run, merge.source_row, merge.source_outcome)
+        ctx.counts += RunCounts(failed=1)
+    if outcome is not None and not outcome.ok and not outcome.pending:
         classification = error_classify(
             outcome.error or ConnectorError("The write failed."), system=flow.target.system
         )
@@ -274,73 +336,57 @@ def _record(ctx: FlowContext, merge: Merge, outcome: WriteOutcome | None) -> Non
         ctx.counts += RunCounts(failed=1)
         return
     agreed = _agreed(ctx, merge)
-    previous = _link(planned).target_payload or {}
-    with transaction.atomic():
-        link = link_save(
-            flow=flow,
-            source_id=record.id,
-            target_id=target_id,
-            source_version=record.version,
-            target_version=outcome.version if outcome else merge.current.version,
-            target_hash=payload_hash(agreed, exclude=volatile_fields(ctx)),
-            target_payload=agreed,
-        )
-        written = [n for n in merge.to_source if not merge.source_failed]
-        if written:
-            audit_record(
-                flow=flow,
-                run=ctx.run,
-                action=AuditEntry.Action.UPDATE,
-                source_id=record.id,
-                target_id=target_id,
-                before={n: previous.get(n) for n in written},
-                after={n: merge.current.data.get(n) for n in written},
-                link=link,
-                towards=AuditEntry.Towards.SOURCE,
-            )
-        if merge.conflicts:
-            _conflict_audit(ctx, merge, link)
-        if merge.to_target:
-            audit_record(
-                flow=flow,
-                run=ctx.run,
-                action=AuditEntry.Action.UPDATE,
-                source_id=record.id,
-                target_id=target_id,
-                before={n: merge.current.data.get(n) for n in merge.to_target},
-                after=merge.to_target,
-                link=link,
-            )
-        if not merge.source_failed:
-            sync_error_resolve(flow, record.id)
-    if written or merge.to_target:
+    if merge.target_pending:
+        previous = _link(planned).target_payload or {}
+        agreed.update({n: previous.get(n) for n in merge.to_target})
+    written = bool(merge.to_source) and merge.source_row is not None and not merge.source_held
+    entries = []
+    if written:
+        previous = _link(planned).target_payload or {}
+        before = {n: previous.get(n) for n in merge.to_source}
+        after = {n: merge.current.data.get(n) for n in merge.to_source}
+        entries.append(Entry(AuditEntry.Action.UPDATE, before, after, towards=SOURCE))
+    if merge.conflicts:
+        entries.append(_conflict_entry(ctx, merge))
+    sent = bool(merge.to_target) and not merge.target_pending
+    if sent:
+        before = {n: merge.current.data.get(n) for n in merge.to_target}
+        entries.append(Entry(AuditEntry.Action.UPDATE, before, merge.to_target))
+    link_keep(
+        flow,
+        ctx.run,
+        source_id=record.id,
+        target_id=target_id,
+        entries=entries,
+        resolve="" if merge.source_failed else "source",
+        source_version=record.version,
+        target_version=outcome.version if outcome and sent else merge.current.version,
+        target_hash=payload_hash(agreed, exclude=volatile_fields(ctx)),
+        target_payload=agreed,
+    )
+    if written or sent:
         ctx.counts += RunCounts(updated=1)
-    elif not merge.source_failed:  # a failure is counted where it was recorded
+    elif not (merge.source_held or merge.target_pending):  # failures: counted where recorded
         ctx.counts += RunCounts(skipped=1)
 
 
-def _conflict_audit(ctx: FlowContext, merge: Merge, link: RecordLink) -> None:
+def _conflict_entry(ctx: FlowContext, merge: Merge) -> Entry:
     flow = ctx.flow
     truth = flow.source if flow.system_of_truth == SyncFlow.SystemOfTruth.SOURCE else flow.target
     source_wins = truth == flow.source
     loser, winner = (1, 0) if source_wins else (0, 1)
     values = merge.conflict_values
     names = ", ".join(merge.conflicts)
-    audit_record(
-        flow=flow,
-        run=ctx.run,
-        action=AuditEntry.Action.CONFLICT,
-        source_id=merge.planned.record.id,
-        target_id=merge.current.id,
+    return Entry(
+        AuditEntry.Action.CONFLICT,
         before={n: values[n][loser] for n in merge.conflicts},
         after={n: values[n][winner] for n in merge.conflicts},
-        link=link,
         note=(
             f"{names} changed in both {flow.source.get_system_display()} and "
             f"{flow.target.get_system_display()} since the last sync; "
             f"{truth.get_system_display()}'s value kept (the flow's system of truth)."
         ),
-        towards=AuditEntry.Towards.TARGET if source_wins else AuditEntry.Towards.SOURCE,
+        towards=AuditEntry.Towards.TARGET if source_wins else SOURCE,
     )
 
 
@@ -378,20 +424,47 @@ def pairs_sync(
     volatile = volatile_fields(ctx)
     for merge in merges:
         merge.to_target = _target_changes(ctx, merge, volatile)
-    writes = [n for n, m in enumerate(merges) if m.to_target]  # positions in `merges`
-    outcomes: dict[int, WriteOutcome] = {}
-    if writes:
-        items = [
-            WriteItem(
-                key=merges[n].planned.record.id,
-                payload=merges[n].to_target,
-                target_id=merges[n].current.id,
-            )
-            for n in writes
-        ]
-        results = ctx.target.write(ctx.flow.target_entity, items)
-        outcomes = dict(zip(writes, results, strict=True))
+    _target_write(ctx, [m for m in merges if m.to_target], volatile)
     with transaction.atomic():
-        for n, merge in enumerate(merges):
-            _record(ctx, merge, outcomes.get(n))
+        for merge in merges:
+            _record(ctx, merge)
+        answered = [pair for merge in merges for pair in merge.answered()]
+        outbox_done([row for row, _ in answered], [outcome for _, outcome in answered])
     return gone
+
+
+def _target_write(ctx: FlowContext, merges: list[Merge], volatile: set[str]) -> None:
+    """Write what the merges send the target in one batch, through the outbox: a sparse
+    update of each linked target record, which, once answered, leaves both sides holding the
+    merge's agreed values (the row's `agreed`)."""
+    if not merges:
+        return
+    flow = ctx.flow
+    queued = []
+    for merge in merges:
+        record, current = merge.planned.record, merge.current
+        agreed = _agreed(ctx, merge)
+        digest = payload_hash(agreed, exclude=volatile)
+        queued.append(
+            OutboxWrite(
+                flow=flow,
+                connection=flow.target,
+                entity=flow.target_entity,
+                idempotency_key=idempotency_key(
+                    flow, record.id, record.version, digest, kind="merge"
+                ),
+                source_id=record.id,
+                source_version=record.version,
+                source_name=record.name[:255],
+                payload=merge.to_target,
+                digest=digest,
+                before={n: current.data.get(n) for n in merge.to_target},
+                agreed=agreed,
+                target_id=current.id,
+                target_version=current.version,
+            )
+        )
+    rows = outbox_queue(queued)
+    outcomes = ctx.target.write(flow.target_entity, [write_item(row) for row in rows])
+    for merge, row, outcome in zip(merges, rows, outcomes, strict=True):
+        merge.target_row, merge.target_outcome = row, outcome

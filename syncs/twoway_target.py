@@ -10,15 +10,24 @@ from typing import Any
 
 from django.db import transaction
 
-from connectors.base.records import Record, WriteItem
+from connectors.base.records import Record
 from syncs.context import FlowContext, Planned, Sync
 from syncs.dependencies import references_prepare
-from syncs.errors import Classification, error_classify
+from syncs.errors import Classification
 from syncs.mapping import mapping_apply
 from syncs.models import AuditEntry, RecordLink
+from syncs.outbox import (
+    Entry,
+    back_row,
+    link_keep,
+    outbox_done,
+    outbox_queue,
+    outcome_record,
+    write_item,
+)
 from syncs.plan import payload_for
-from syncs.records import LinkConflict, RunCounts, audit_record, link_save
-from syncs.services import sync_error_record, sync_error_resolve
+from syncs.records import LinkConflict, RunCounts, audit_record
+from syncs.services import sync_error_record
 from syncs.twoway import pairs_sync, same, two_way_fields, volatile_fields
 
 
@@ -139,35 +148,30 @@ def _link_found(
         "earlier run that stopped before recording its link)."
     )
     try:
-        with transaction.atomic():
-            link = link_save(
-                flow=ctx.flow,
-                source_id=source.id,
-                target_id=target.id,
-                source_version="",
-                target_version=target.version,
-                target_hash="",
-                target_payload={},
-            )
-            audit_record(
-                flow=ctx.flow,
-                run=ctx.run,
-                action=AuditEntry.Action.SKIP,
-                source_id=source.id,
-                target_id=target.id,
-                link=link,
-                note=note,
-            )
+        return link_keep(
+            ctx.flow,
+            ctx.run,
+            source_id=source.id,
+            target_id=target.id,
+            entries=[Entry(AuditEntry.Action.SKIP, note=note)],
+            resolve="",
+            source_version="",
+            target_version=target.version,
+            target_hash="",
+            target_payload={},
+        )
     except LinkConflict:
         return None
-    return link
 
 
 def _source_create(ctx: FlowContext, records: list[Record], forward: Sync) -> None:
-    """Create target-side records at the source, link them, then sync them forward so the
-    target record carries the source's id (and what the source filled in)."""
-    schema = ctx.source.schema(ctx.flow.source_entity)
-    items, by_key = [], {}
+    """Create target-side records at the source through the outbox, link them, then sync them
+    forward so the target record carries the source's id (and what the source filled in). A
+    pushed source creates them on its next call; they are linked when it answers."""
+    flow = ctx.flow
+    schema = ctx.source.schema(flow.source_entity)
+    agreed_fields = two_way_fields(ctx)
+    queued = []
     for record in records:
         mapped = mapping_apply(
             ctx.mappings, record.data, target_schema=schema, direction="to_source"
@@ -177,58 +181,30 @@ def _source_create(ctx: FlowContext, records: list[Record], forward: Sync) -> No
             classification = Classification(mapped.problems[0].category, False, message)
             _target_side_error(ctx, record, classification, mapped.payload)
             continue
-        items.append(
-            WriteItem(
-                key=record.id,
-                payload=mapped.payload,
-                # A repeat of this create (a crash before its link was recorded) gets the
-                # record the first one made.
-                idempotency_key=f"flow-{ctx.flow.pk}:{record.id}:{record.version}",
-            )
-        )
-        by_key[record.id] = (record, mapped.payload)
-    if not items:
+        agreed = {n: record.data.get(n) for n in agreed_fields}
+        queued.append(back_row(flow, record, mapped.payload, agreed=agreed))
+    if not queued:
         return
+    rows = outbox_queue(queued)
+    outcomes = ctx.source.write(flow.source_entity, [write_item(r, keyed=True) for r in rows])
+    answered = [(row, o) for row, o in zip(rows, outcomes, strict=True) if not o.pending]
     created = []
-    for outcome in ctx.source.write(ctx.flow.source_entity, items):
-        record, payload = by_key[outcome.key]
-        if not outcome.ok:
-            classification = error_classify(outcome.error, system=ctx.flow.source.system)
-            _target_side_error(ctx, record, classification, payload)
-            continue
-        agreed = {n: record.data.get(n) for n in two_way_fields(ctx)}
-        with transaction.atomic():
-            link = link_save(
-                flow=ctx.flow,
-                source_id=outcome.target_id,
-                target_id=record.id,
-                source_version=outcome.version,
-                target_version=record.version,
-                target_hash="",
-                target_payload=agreed,
-            )
-            audit_record(
-                flow=ctx.flow,
-                run=ctx.run,
-                action=AuditEntry.Action.CREATE,
-                source_id=outcome.target_id,
-                target_id=record.id,
-                after=payload,
-                link=link,
-                towards=AuditEntry.Towards.SOURCE,
-            )
-            sync_error_resolve(ctx.flow, "", target_id=record.id)
-        ctx.counts += RunCounts(created=1)
-        created.append(
-            Record(
-                id=outcome.target_id,
-                version=outcome.version,
-                modified_at=None,
-                deleted=False,
-                data=outcome.data,
-                name=record.name,
-            )
-        )
+    with transaction.atomic():
+        for row, outcome in answered:
+            recorded = outcome_record(flow, ctx.run, row, outcome)
+            ctx.counts += recorded.counts
+            if recorded.target_id:
+                created.append(
+                    Record(
+                        id=outcome.target_id,
+                        version=outcome.version,
+                        modified_at=None,
+                        deleted=False,
+                        data=outcome.data,
+                        name=row.source_name,
+                    )
+                )
+        outbox_done([row for row, _ in answered], [outcome for _, outcome in answered])
     if created:
         forward(ctx, created)
 

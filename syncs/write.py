@@ -26,7 +26,7 @@ def writes_queue(ctx: FlowContext, planned: list[Planned]) -> list[OutboxWrite]:
                 connection=flow.target,
                 entity=flow.target_entity,
                 idempotency_key=idempotency_key(
-                    flow, p.record.id, p.record.version, p.digest, anew=bool(p.gone_id)
+                    flow, p.record.id, p.record.version, p.digest, kind="anew" if p.gone_id else ""
                 ),
                 source_id=p.record.id,
                 source_version=p.record.version,

@@ -21,7 +21,17 @@ class OutboxWrite(models.Model):
     again after a crash, it is the same row, and a system that takes idempotency keys answers a
     repeat with its first result. A row is `pending` until handed over, `sent` until answered,
     then `done` (its outcome recorded: a link and an audit entry, or a sync error).
+
+    `source_id` and `target_id` are relative to the write: the record it comes from, the
+    record it writes. A forward write goes to the flow's target (`towards` target); a two-way
+    flow also writes back to its source (`towards` source): a merged change, or a record
+    created at the target that the flow creates at the source. `agreed` is what both sides
+    hold once such a write is answered, in the flow target's field names (the link keeps it).
     """
+
+    class Towards(models.TextChoices):
+        TARGET = "target", "The flow's target"
+        SOURCE = "source", "The flow's source"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -31,6 +41,7 @@ class OutboxWrite(models.Model):
     flow = models.ForeignKey(SyncFlow, on_delete=models.CASCADE, related_name="outbox")
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="outbox")
     entity = models.CharField(max_length=64)
+    towards = models.CharField(max_length=10, choices=Towards.choices, default=Towards.TARGET)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     idempotency_key = models.CharField(max_length=200, unique=True)
     # The record the write comes from, as the source held it.
@@ -45,6 +56,12 @@ class OutboxWrite(models.Model):
     target_id = models.CharField(max_length=128, blank=True)
     target_version = models.CharField(max_length=64, blank=True)
     match = models.JSONField(default=dict, blank=True)
+    on_conflict = models.CharField(
+        max_length=10,
+        default="ours",
+        help_text="Whose value a field changed there since it was read keeps (ours or theirs).",
+    )
+    agreed = models.JSONField(null=True, blank=True)
     replaces_id = models.CharField(
         max_length=128, blank=True, help_text="A linked record found deleted, written anew."
     )

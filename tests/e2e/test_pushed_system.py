@@ -270,3 +270,179 @@ def test_a_two_way_flow_never_takes_another_flows_account_for_one_of_its_own(
     assert skip.action == AuditEntry.Action.SKIP and skip.target_id == account.record_id
     assert skip.note.startswith(f"Kept by the flow {flows['Accounts'].name}")
     assert not SyncError.objects.exists()
+
+
+@pytest.fixture
+def held(monkeypatch) -> dict[str, Record]:
+    """The pushed system's records as it last pushed them: what its adapter answers a read
+    with (QuickBooks Desktop's keeps them the same way, since it cannot be asked)."""
+    from tests.pushed.system import PushAdapter
+
+    kept: dict[str, Record] = {}
+    monkeypatch.setattr(
+        PushAdapter, "fetch", lambda self, entity, ids: [kept[i] for i in ids if i in kept]
+    )
+    return kept
+
+
+def two_way_from_pushed(pushed: Connection, crm: Connection, **options) -> SyncFlow:
+    flow = flow_between(
+        pushed,
+        "Customer",
+        crm,
+        "Accounts",
+        [("Name", "Account_Name"), ("Phone", "Phone")],
+        ["link", "name"],
+    )
+    FieldMapping.objects.filter(flow=flow).update(direction=FieldMapping.Direction.BOTH)
+    SyncFlow.objects.filter(pk=flow.pk).update(
+        direction=SyncFlow.Direction.TWO_WAY, options=options
+    )
+    flow.refresh_from_db()
+    return flow
+
+
+def linked_then_edited_in_crm(
+    pushed: Connection, held: dict[str, Record], crm: Connection, crm_org, record: Record, edit
+) -> tuple[SyncFlow, RecordLink]:
+    """A two-way flow from the pushed system, `record` pushed and synced, then its Account
+    edited in the CRM (`edit`) and the CRM's notification taken."""
+    flow = two_way_from_pushed(pushed, crm)
+    held[record.id] = record
+    push(pushed, [record])
+    inbox_drain()
+    link = RecordLink.objects.get(flow=flow)
+    zoho_sandbox.crm_record_update(
+        org=crm_org, module="Accounts", record_id=link.target_id, data=edit
+    )
+    events_record([NewEvent(connection=crm, entity="Accounts", external_id=link.target_id)])
+    inbox_drain()
+    return flow, link
+
+
+def test_a_crm_edit_reaches_a_pushed_source_on_its_next_session(pushed, held, crm, crm_org):
+    record = customer(3, phone="650-555-0103")
+    flow, link = linked_then_edited_in_crm(
+        pushed, held, crm, crm_org, record, {"Phone": "650-555-0999"}
+    )
+
+    (waiting,) = OutboxWrite.objects.filter(flow=flow, towards=OutboxWrite.Towards.SOURCE)
+    assert (waiting.status, waiting.connection, waiting.payload) == (
+        "pending",
+        pushed,
+        {"Phone": "650-555-0999"},
+    )
+    assert (waiting.target_id, waiting.target_version) == (record.id, record.version)
+    link.refresh_from_db()
+    assert link.target_payload["Phone"] == "650-555-0103", "agreed only once it is answered"
+    assert not AuditEntry.objects.filter(flow=flow, towards=AuditEntry.Towards.SOURCE).exists()
+
+    (taken,) = outbox_take(pushed, session="session-1")
+    counts = outbox_answer(
+        [(taken, WriteOutcome(key=taken.source_id, ok=True, target_id=record.id, version="2"))]
+    )
+
+    assert counts.updated == 1
+    link.refresh_from_db()
+    assert (link.source_version, link.target_payload["Phone"]) == ("2", "650-555-0999")
+    audit = AuditEntry.objects.get(flow=flow, towards=AuditEntry.Towards.SOURCE)
+    assert audit.changed_fields == {"Phone": {"before": "650-555-0103", "after": "650-555-0999"}}
+    assert (audit.source_id, audit.target_id) == (record.id, link.target_id)
+
+    # The source then pushes the record as it now holds it: the agreed values, so nothing
+    # crosses back to the CRM.
+    account = CrmRecord.objects.get(org=crm_org, record_id=link.target_id)
+    modified = account.modified_at
+    changed = Record(
+        id=record.id,
+        version="2",
+        modified_at=record.modified_at,
+        deleted=False,
+        data={**record.data, "Phone": "650-555-0999"},
+        name=record.name,
+    )
+    held[record.id] = changed
+    push(pushed, [changed])
+    inbox_drain()
+    account.refresh_from_db()
+    assert account.modified_at == modified, "no echo back to the CRM"
+    assert not SyncError.objects.exists()
+
+
+def test_an_account_created_in_the_crm_is_created_at_a_pushed_source_when_it_answers(
+    pushed, held, crm, crm_org
+):
+    flow = two_way_from_pushed(pushed, crm, create_in_source=True)
+    account = zoho_sandbox.crm_record_create(
+        org=crm_org, module="Accounts", data={"Account_Name": "Tidewater Ltd"}
+    )
+    events_record([NewEvent(connection=crm, entity="Accounts", external_id=account.record_id)])
+    inbox_drain()
+    inbox_drain()  # a repeat (a redelivered event) queues nothing twice
+
+    (waiting,) = OutboxWrite.objects.filter(flow=flow)
+    assert (waiting.towards, waiting.status, waiting.target_id) == ("source", "pending", "")
+    assert waiting.payload["Name"] == "Tidewater Ltd"
+    assert not RecordLink.objects.filter(flow=flow).exists()
+
+    (taken,) = outbox_take(pushed, session="session-1")
+    outbox_answer(
+        [
+            (
+                taken,
+                WriteOutcome(
+                    key=taken.source_id,
+                    ok=True,
+                    target_id="80000777-1",
+                    version="1",
+                    action="create",
+                ),
+            )
+        ]
+    )
+
+    link = RecordLink.objects.get(flow=flow)
+    assert (link.source_id, link.target_id, link.source_version) == (
+        "80000777-1",
+        account.record_id,
+        "1",
+    )
+    audit = AuditEntry.objects.get(flow=flow, action=AuditEntry.Action.CREATE)
+    assert audit.towards == AuditEntry.Towards.SOURCE
+    assert audit.changed_fields["Name"]["after"] == "Tidewater Ltd"
+    assert CrmRecord.objects.filter(org=crm_org, module="Accounts").count() == 1
+
+
+def test_a_pushed_source_refusing_a_crm_edit_leaves_an_error_and_keeps_the_change(
+    pushed, held, crm, crm_org
+):
+    record = customer(4)
+    flow, link = linked_then_edited_in_crm(
+        pushed, held, crm, crm_org, record, {"Account_Name": "Pushed 4"}
+    )
+    (taken,) = outbox_take(pushed, session="s")
+
+    outbox_answer(
+        [
+            (
+                taken,
+                WriteOutcome(
+                    key=taken.source_id,
+                    ok=False,
+                    error=PermanentError(
+                        'The name "Pushed 4" of the list element is already in use.',
+                        system=SYSTEM,
+                        code="3100",
+                    ),
+                ),
+            )
+        ]
+    )
+
+    error = SyncError.objects.get(flow=flow)
+    assert (error.source_id, error.target_id) == (record.id, link.target_id)
+    assert "already in use" in error.message
+    link.refresh_from_db()
+    assert link.target_payload["Account_Name"] == "Pushed Co 4", "the change stays unagreed"
+    account = CrmRecord.objects.get(org=crm_org, record_id=link.target_id)
+    assert account.data["Account_Name"] == "Pushed 4", "the CRM keeps its edit"
