@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_q",
     "connectors",
+    "connectors.qbd",
     "syncs",
 ]
 # Dev-only: without the sandbox its apps, tables and pages do not exist.

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
     path("", include("connectors.urls")),
+    path("", include("connectors.qbd.urls")),
     path("", include("syncs.urls")),
 ]
 

@@ -76,6 +76,10 @@ class Planned:
     target_id: str
     # The linked target record found deleted: this one is written as new in its place.
     gone_id: str = ""
+    # A sparse update of the linked record, not its whole mapped payload (the fields a flow
+    # writes when the source record is deleted), with what its audit entry says.
+    sparse: bool = False
+    note: str = ""
 
     def recreated(self) -> Planned:
         return replace(self, target_id="", gone_id=self.target_id)

@@ -82,8 +82,10 @@ def records_sync(ctx: FlowContext, records: Sequence[Record]) -> None:
     elif planned:
         if ctx.flow.is_two_way:
             # A linked record may have changed on the target too: merged field by field.
-            gone = pairs_sync(ctx, [p for p in planned if p.link is not None])
-            planned = [p for p in planned if p.link is None] + [p.recreated() for p in gone]
+            merged = [p for p in planned if p.link is not None and not p.sparse]
+            gone = pairs_sync(ctx, merged)
+            planned = [p for p in planned if p.link is None or p.sparse]
+            planned += [p.recreated() for p in gone]
             if not planned:
                 return
         rows, outcomes = writes_send(ctx, planned)

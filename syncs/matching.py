@@ -18,6 +18,7 @@ from typing import Any
 from django.core.cache import cache
 
 from connectors.base.schema import TargetSchema
+from connectors.registry import system_spec
 from syncs.models import FieldMapping, RecordLink, SyncFlow
 
 INDEX_THRESHOLD = 25  # searches above which reading a target of unknown size pays off
@@ -49,9 +50,10 @@ class MatchFields:
         cls, flow: SyncFlow, mappings: list[FieldMapping], schema: TargetSchema
     ) -> MatchFields:
         fields: dict[str, str] = {}
+        id_paths = system_spec(flow.source.system).id_paths
         for mapping in mappings:
             spec = schema.get(mapping.target_field)
-            if mapping.source_path == "Id":
+            if mapping.source_path in id_paths:
                 fields.setdefault("external_id", mapping.target_field)
             elif spec is not None and spec.data_type in ("email", "phone"):
                 fields.setdefault(spec.data_type, mapping.target_field)

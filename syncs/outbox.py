@@ -113,6 +113,7 @@ _PLAN = (
     "target_version",
     "match",
     "replaces_id",
+    "note",
 )
 
 
@@ -320,7 +321,7 @@ def _back_record(
 
 def _entry(flow: SyncFlow, row: OutboxWrite, outcome: WriteOutcome) -> Entry:
     action = AuditEntry.Action.CREATE if _created(row, outcome) else AuditEntry.Action.UPDATE
-    return Entry(action, row.before, row.payload, _recreated_note(flow, row))
+    return Entry(action, row.before, row.payload, row.note or _recreated_note(flow, row))
 
 
 def outcomes_record(
@@ -362,7 +363,7 @@ def _page_record(
         link.source_version = row.source_version
         link.target_version = outcome.version
         link.target_hash = row.digest
-        link.target_payload = row.payload
+        link.target_payload = row.payload if row.agreed is None else row.agreed
         link.last_synced_at = now
         links.append(link)
     RecordLink.objects.bulk_create(fresh)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.utils import timezone
+
 from connectors.base.records import Record
 from syncs.context import (
     FlowContext,
@@ -138,7 +140,11 @@ def records_plan(ctx: FlowContext, records: Sequence[Record]) -> list[Planned]:
     planned: list[Planned] = []
     for record in records:
         if record.deleted:
-            ctx.counts += RunCounts(skipped=1)
+            gone = _deleted_plan(ctx, record, links.get(record.id))
+            if gone is None:
+                ctx.counts += RunCounts(skipped=1)
+            else:
+                planned.append(gone)
             continue
         mapped = payload_for(ctx, record)
         if mapped is None:
@@ -153,3 +159,25 @@ def records_plan(ctx: FlowContext, records: Sequence[Record]) -> list[Planned]:
         target_id = link.target_id if link else ctx.matcher.match(record.id, payload)
         planned.append(Planned(record, payload, digest, link, target_id))
     return planned
+
+
+def _deleted_plan(ctx: FlowContext, record: Record, link: RecordLink | None) -> Planned | None:
+    """A source record deleted there (a system that reports deletions with its records):
+    the link says so, and the linked target record gets the fields the flow's
+    `on_source_deleted` option names (an Account made inactive, a Deal closed lost); the
+    target record itself is kept. None when there is nothing to write."""
+    if link is None:
+        return None
+    if link.source_deleted_at is None:
+        RecordLink.objects.filter(pk=link.pk).update(source_deleted_at=timezone.now())
+    changes = dict(ctx.flow.options.get("on_source_deleted") or {})
+    agreed = link.target_payload or {}
+    if not changes or all(agreed.get(name) == value for name, value in changes.items()):
+        return None
+    note = (
+        f"Deleted in {ctx.flow.source.get_system_display()}: "
+        + ", ".join(f"{name} set to {value!r}" for name, value in changes.items())
+        + " on the linked record, which is kept."
+    )
+    digest = payload_hash({**agreed, **changes})
+    return Planned(record, changes, digest, link, link.target_id, sparse=True, note=note)

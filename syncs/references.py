@@ -145,6 +145,15 @@ def options_validate(
                     provided=[line_items.reference.lookup_field],
                 )
             )
+    deleted = options.get("on_source_deleted") or {}
+    if not isinstance(deleted, Mapping):
+        messages.append("on_source_deleted names fields and the values to write to them.")
+        deleted = {}
+    messages.extend(
+        f"{target_schema.label} has no field {name} for on_source_deleted."
+        for name in deleted
+        if target_schema.get(name) is None
+    )
     return messages + mapping_validate(mappings, target_schema=target_schema, provided=provided)
 
 

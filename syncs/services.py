@@ -33,12 +33,13 @@ def flow_create_with_defaults(
     target: Connection,
     source_entity: str,
     target_entity: str,
-    direction: str = SyncFlow.Direction.ONE_WAY,
+    direction: str = "",
     system_of_truth: str = SyncFlow.SystemOfTruth.SOURCE,
     options: dict[str, Any] | None = None,
 ) -> SyncFlow:
-    """Create a flow with the default mappings, match keys and options for its pair of
-    entities (`syncs.defaults`). LookupError names the pairs that have defaults."""
+    """Create a flow with the default mappings, match keys, options and direction (unless
+    `direction` says otherwise) for its pair of entities (`syncs.defaults`). LookupError names
+    the pairs that have defaults."""
     defaults = default_flow_for(source.system, source_entity, target.system, target_entity)
     if defaults is None:
         known = ", ".join(f"{s} {se} -> {t} {te}" for s, se, t, te in DEFAULT_FLOWS)
@@ -53,7 +54,7 @@ def flow_create_with_defaults(
             target=target,
             source_entity=source_entity,
             target_entity=target_entity,
-            direction=direction,
+            direction=direction or defaults.direction,
             system_of_truth=system_of_truth,
             match_keys=list(defaults.match_keys),
             options={**defaults.options, **(options or {})},

@@ -34,6 +34,10 @@ def writes_queue(ctx: FlowContext, planned: list[Planned]) -> list[OutboxWrite]:
                 payload=p.payload,
                 digest=p.digest,
                 before=p.link.target_payload if p.link else None,
+                agreed={**(p.link.target_payload or {}), **p.payload}
+                if p.sparse and p.link
+                else None,
+                note=p.note,
                 target_id=p.target_id,
                 target_version=p.link.target_version if p.link else "",
                 match={external: p.record.id} if external and not p.target_id else {},

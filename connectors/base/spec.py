@@ -63,6 +63,8 @@ class SystemSpec:
     error_rules: VendorRules = NO_RULES
     # How its lookup fields name other records (its adapter's schemas carry the same shape).
     references: ReferenceShape = PLAIN_REFERENCES
+    # Where its records hold their own id (a mapping from one of these writes the source id).
+    id_paths: frozenset[str] = frozenset({"Id"})
     oauth: OAuthProvider | None = None
     client: Callable[[Connection], PingClient] | None = None
     adapter: Callable[[Connection], Adapter] | None = None

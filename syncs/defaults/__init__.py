@@ -3,13 +3,16 @@ named `<source>__<target>.py`, each giving its `FLOWS` by (source entity, target
 
 from __future__ import annotations
 
-from syncs.defaults import qbo__zoho_crm
+from syncs.defaults import qbd__zoho_crm, qbo__zoho_crm
 from syncs.defaults.base import DefaultFlow
 
 # (source system, source entity, target system, target entity) -> defaults.
 DEFAULT_FLOWS: dict[tuple[str, str, str, str], DefaultFlow] = {
     (source, source_entity, target, target_entity): flow
-    for (source, target), module in {("qbo", "zoho_crm"): qbo__zoho_crm}.items()
+    for (source, target), module in {
+        ("qbo", "zoho_crm"): qbo__zoho_crm,
+        ("qbd", "zoho_crm"): qbd__zoho_crm,
+    }.items()
     for (source_entity, target_entity), flow in module.FLOWS.items()
 }
 

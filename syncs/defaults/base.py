@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncs.mapping import MappingRule
-from syncs.models import FieldMapping
+from syncs.models import FieldMapping, SyncFlow
 
 T = FieldMapping.Transform
 BOTH = FieldMapping.Direction.BOTH
@@ -38,3 +38,5 @@ class DefaultFlow:
     mappings: tuple[MappingRule, ...]
     match_keys: tuple[str, ...]
     options: dict[str, Any] = field(default_factory=dict)
+    # Two-way where the accounting side is edited from the CRM too (QuickBooks Desktop).
+    direction: str = SyncFlow.Direction.ONE_WAY

@@ -124,11 +124,22 @@ def test_a_transaction_flow_without_its_options_misses_the_lookup_and_the_lines(
     ]
 
 
-@pytest.mark.parametrize("key", list(DEFAULT_FLOWS), ids=lambda key: f"{key[1]}->{key[3]}")
+@pytest.mark.parametrize(
+    "key", [k for k in DEFAULT_FLOWS if k[0] == "qbo"], ids=lambda key: f"{key[1]}->{key[3]}"
+)
 def test_every_default_flow_stamps_the_qbo_id_and_the_sync_time_on_the_crm_record(key):
     rules = {rule.target_field: rule for rule in DEFAULT_FLOWS[key].mappings}
     assert (rules["QBO_Id"].source_path, rules["QBO_Id"].required) == ("Id", True)
     assert rules["QBO_Last_Synced"].transform == FieldMapping.Transform.SYNC_TIME
+
+
+@pytest.mark.parametrize(
+    "key", [k for k in DEFAULT_FLOWS if k[0] == "qbd"], ids=lambda key: f"{key[1]}->{key[3]}"
+)
+def test_every_desktop_flow_stamps_the_quickbooks_id_on_the_crm_record(key):
+    rules = {rule.target_field: rule for rule in DEFAULT_FLOWS[key].mappings}
+    id_path = "TxnID" if key[1] == "Invoice" else "ListID"  # transactions have TxnIDs
+    assert (rules["QBD_Id"].source_path, rules["QBD_Id"].required) == (id_path, True)
 
 
 def test_a_recorded_qbo_customer_maps_to_a_zoho_account():

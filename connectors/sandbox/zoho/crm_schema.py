@@ -202,6 +202,7 @@ def _inventory(api_name: str, singular: str, line_items: str, *fields: FieldDef)
 LINKED_FIELDS = (
     _f("QBO_Id", length=50, unique=True, label="QuickBooks Id"),
     _f("QBO_Last_Synced", "datetime", label="QuickBooks Last Synced"),
+    _f("QBD_Id", length=50, unique=True, label="QuickBooks Desktop Id"),
 )
 
 MODULES: dict[str, ModuleDef] = {
@@ -227,6 +228,7 @@ MODULES: dict[str, ModuleDef] = {
                 *LINKED_FIELDS,
                 _f("QBO_Balance", "currency", label="QuickBooks Balance"),
                 _f("QBO_Active", "boolean", label="Active in QuickBooks"),
+                _f("QBD_Active", "boolean", label="Active in QuickBooks Desktop"),
             ),
             duplicate_check=("Account_Name",),
         ),
@@ -305,6 +307,7 @@ MODULES: dict[str, ModuleDef] = {
                 _f("Next_Step", length=100),
                 _lookup("Account_Name", "Accounts"),
                 _lookup("Contact_Name", "Contacts"),
+                _f("QBD_Id", length=50, unique=True, label="QuickBooks Desktop Id"),
             ),
             duplicate_check=("Deal_Name",),
         ),
