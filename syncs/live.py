@@ -43,7 +43,7 @@ from syncs.mapping import mapping_get
 from syncs.models import AuditEntry, ChangeEvent, ErrorCategory, RecordLink, SyncFlow, SyncRun
 from syncs.records import RunCounts, audit_record, run_finish, run_start
 from syncs.services import sync_error_record
-from syncs.twoway_target import target_records_sync
+from syncs.twoway_target import gone_at_target, target_records_sync
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +135,12 @@ def _sync_flow_events(
             found = [records[i] for i in ids if i in records]
             if target_side:
                 target_records_sync(ctx, found, forward=records_sync)
+                deleted = {
+                    e.external_id for e in events if e.operation == ChangeEvent.Operation.DELETE
+                }
+                gone = [i for i in ids if i not in records and i in deleted]
                 ctx.counts += RunCounts(read=len(ids) - len(found), skipped=len(ids) - len(found))
+                gone_at_target(ctx, gone)
             else:
                 records_sync(ctx, found)
                 _gone_at_source(ctx, [i for i in ids if i not in records])

@@ -66,7 +66,7 @@ def write_item(
     row: OutboxWrite, *, base: dict[str, Any] | None = None, keyed: bool = False
 ) -> WriteItem:
     """The row as its system's adapter takes it (`base`: the record as read, for a sparse
-    update to rebase on if it was changed there since). Its idempotency key stays with the
+    update to rebase on if it was changed there since; the row's own when not given). Its idempotency key stays with the
     row unless `keyed`: a system that takes keys (QBO's `requestid`) writes keyed creates one
     call each instead of in batches, so handing it over would cost calls (a repeat after a
     crash is found by the match fields and the outbox row instead)."""
@@ -77,7 +77,7 @@ def write_item(
         target_version=row.target_version,
         match=row.match or {},
         idempotency_key=row.idempotency_key if keyed else "",
-        base=base,
+        base=base if base is not None else row.base,
         on_conflict=row.on_conflict,
     )
 
@@ -109,6 +109,7 @@ _PLAN = (
     "source_name",
     "before",
     "agreed",
+    "base",
     "target_id",
     "target_version",
     "match",
@@ -300,7 +301,11 @@ def _back_record(
             run,
             source_id=row.target_id,
             target_id=row.source_id,
-            entries=[Entry(AuditEntry.Action.UPDATE, row.before, agreed, towards=towards)],
+            entries=[
+                Entry(
+                    AuditEntry.Action.UPDATE, row.before, agreed, _note(flow, row, outcome), towards
+                )
+            ],
             source_version=outcome.version,
             target_payload={**(link.target_payload if link else {}), **agreed},
         )
@@ -310,7 +315,9 @@ def _back_record(
         run,
         source_id=outcome.target_id,
         target_id=row.source_id,
-        entries=[Entry(AuditEntry.Action.CREATE, None, row.payload, towards=towards)],
+        entries=[
+            Entry(AuditEntry.Action.CREATE, None, row.payload, _note(flow, row, outcome), towards)
+        ],
         resolve="target",
         source_version=outcome.version,
         target_version=row.source_version,
@@ -321,7 +328,14 @@ def _back_record(
 
 def _entry(flow: SyncFlow, row: OutboxWrite, outcome: WriteOutcome) -> Entry:
     action = AuditEntry.Action.CREATE if _created(row, outcome) else AuditEntry.Action.UPDATE
-    return Entry(action, row.before, row.payload, row.note or _recreated_note(flow, row))
+    return Entry(action, row.before, row.payload, _note(flow, row, outcome))
+
+
+def _note(flow: SyncFlow, row: OutboxWrite, outcome: WriteOutcome) -> str:
+    """What the audit entry of a write says besides its fields: why it was written (the row's
+    own note, a record written anew) and what the system said of it."""
+    said = [row.note or _recreated_note(flow, row), outcome.note]
+    return " ".join(part for part in said if part)
 
 
 def outcomes_record(

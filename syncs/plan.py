@@ -9,7 +9,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from connectors.base.records import Record
+from connectors.base.records import RELATED, Record
 from syncs.context import (
     FlowContext,
     Planned,
@@ -28,6 +28,7 @@ from syncs.references import (
     currency_convert,
     lines_map,
     missing_message,
+    related_ids,
 )
 from syncs.services import sync_error_resolve
 
@@ -49,9 +50,18 @@ def _references_apply(ctx: FlowContext, record: Record, payload: dict[str, Any])
 
 
 def _lines_apply(ctx: FlowContext, record: Record, payload: dict[str, Any]) -> bool:
-    """The record's lines, into the subform the target's metadata names."""
+    """The record's lines, into the subform the target's metadata names; or, for a flow that
+    relates the lines' products through a related list (a Deal's Products), their ids."""
     spec = ctx.line_items
     if spec is None:
+        return True
+    targets = ctx.reference_targets.get(spec.reference.key, {})
+    if spec.related_list:
+        ids, missing = related_ids(spec, record.data, targets=targets)
+        if missing:
+            _missing(ctx, record, payload, spec.reference, missing)
+            return False
+        payload[f"{RELATED}{spec.related_list}"] = ids
         return True
     if not ctx.schema.line_items:
         message = f"{ctx.schema.label} has no line-item subform to write the lines into."
@@ -63,7 +73,7 @@ def _lines_apply(ctx: FlowContext, record: Record, payload: dict[str, Any]) -> b
         spec,
         record.data,
         schema=ctx.schema,
-        targets=ctx.reference_targets.get(spec.reference.key, {}),
+        targets=targets,
     )
     if mapped.missing:
         _missing(ctx, record, payload, spec.reference, mapped.missing)
@@ -151,6 +161,14 @@ def records_plan(ctx: FlowContext, records: Sequence[Record]) -> list[Planned]:
             continue
         payload, digest = mapped
         link = links.get(record.id)
+        if (
+            link is not None
+            and link.target_deleted_at
+            and ctx.flow.options.get("on_target_deleted")
+        ):
+            # Deleted at the target on purpose (and the source told so): not written again.
+            ctx.counts += RunCounts(skipped=1)
+            continue
         if link is not None and link.target_hash == digest and not ctx.force:
             # What we would write is what we last wrote: a no-op, or our own echo.
             sync_error_resolve(ctx.flow, record.id)

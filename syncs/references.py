@@ -76,6 +76,9 @@ class LineItems:
     detail_types: tuple[str, ...]
     reference: Reference
     fields: tuple[MappingRule, ...]
+    # Instead of a subform: the target's related list the lines' products are related through
+    # (a Deal's Products), after the record is written.
+    related_list: str = ""
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> LineItems:
@@ -96,6 +99,7 @@ class LineItems:
             detail_types=tuple(raw.get("detail_types", ())),
             reference=Reference.parse(raw["reference"]),
             fields=tuple(fields),
+            related_list=str(raw.get("related_list", "")),
         )
 
     def lines(self, data: Any) -> list[dict[str, Any]]:
@@ -132,7 +136,7 @@ def options_validate(
         if spec is None or spec.data_type not in LOOKUP_TYPES:
             messages.append(f"{target_schema.label} has no lookup field {name} for a reference.")
     provided = set(lookups)
-    if line_items is not None:
+    if line_items is not None and not line_items.related_list:
         if not target_schema.line_items or target_schema.line_schema is None:
             messages.append(f"{target_schema.label} has no line-item subform for the lines.")
         else:
@@ -217,6 +221,23 @@ class MappedLines:
     lines: list[dict[str, Any]]
     problems: list[FieldProblem]
     missing: list[str]  # names of products not linked
+
+
+def related_ids(
+    line_items: LineItems, data: Any, *, targets: Mapping[str, str]
+) -> tuple[list[str], list[str]]:
+    """(the target ids of the lines' products, in order and once each; the products of lines
+    not linked yet, by name)."""
+    ids: list[str] = []
+    missing: list[str] = []
+    for position, line in enumerate(line_items.lines(data), start=1):
+        reference = line_items.reference
+        target_id = targets.get(reference.value(line))
+        if target_id is None:
+            missing.append(reference.name(line) or f"line {position}")
+        elif target_id not in ids:
+            ids.append(target_id)
+    return ids, missing
 
 
 def lines_map(

@@ -219,6 +219,7 @@ def _source_row(
         payload,
         before={n: previous.get(n) for n in merge.to_source},
         agreed={n: current.data.get(n) for n in merge.to_source},
+        base={key: record.data.get(key) for key in payload},
         target_id=record.id,
         target_version=record.version,
         on_conflict=on_conflict,

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from connectors.base.records import Record
 from syncs.context import FlowContext, Planned, Sync
@@ -222,3 +223,58 @@ def _target_side_error(
         target_id=record.id,
     )
     ctx.counts += RunCounts(failed=1)
+
+
+def gone_at_target(ctx: FlowContext, ids: list[str]) -> None:
+    """Target records deleted there (the target said so): the link says so too, and where the
+    flow's `on_target_deleted` option names fields (a customer made inactive), the linked
+    source record gets them, through the outbox, with an audit entry saying why. Otherwise
+    the source keeps its record, and its next change writes it to the target again."""
+    if not ids:
+        return
+    flow, changes = ctx.flow, dict(ctx.flow.options.get("on_target_deleted") or {})
+    links = list(
+        RecordLink.objects.filter(flow=flow, target_id__in=ids, target_deleted_at__isnull=True)
+    )
+    RecordLink.objects.filter(pk__in=[link.pk for link in links]).update(
+        target_deleted_at=timezone.now()
+    )
+    if not changes or not links or not flow.is_two_way:
+        return
+    held = {
+        r.id: r for r in ctx.source.fetch(flow.source_entity, [link.source_id for link in links])
+    }
+    note = (
+        f"Deleted in {flow.target.get_system_display()}: "
+        + ", ".join(f"{name} set to {value!r}" for name, value in changes.items())
+        + f" in {flow.source.get_system_display()}, which keeps the record."
+    )
+    rows = []
+    for link in links:
+        source = held.get(link.source_id)
+        origin = Record(
+            id=link.target_id,
+            version=f"deleted:{link.target_version}",
+            modified_at=None,
+            deleted=True,
+            data={},
+            name=source.name if source else "",
+        )
+        rows.append(
+            back_row(
+                flow,
+                origin,
+                changes,
+                base={key: (source.data.get(key) if source else None) for key in changes},
+                target_id=link.source_id,
+                target_version=source.version if source else link.source_version,
+                note=note,
+            )
+        )
+    rows = outbox_queue(rows)
+    outcomes = ctx.source.write(flow.source_entity, [write_item(row) for row in rows])
+    answered = [(row, o) for row, o in zip(rows, outcomes, strict=True) if not o.pending]
+    with transaction.atomic():
+        for row, outcome in answered:
+            ctx.counts += outcome_record(flow, ctx.run, row, outcome).counts
+        outbox_done([row for row, _ in answered], [outcome for _, outcome in answered])

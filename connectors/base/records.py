@@ -25,6 +25,20 @@ class Record:
     created_at: datetime | None = None  # when the system first held it, where it says
 
 
+# A payload key `@<related list>` holds the ids of records the written one is related to through
+# that related list (a Deal's Products), written after the record itself.
+RELATED = "@"
+
+
+def related_split(payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """(the record's own fields, {related list: the ids related to it})."""
+    fields = {k: v for k, v in payload.items() if not k.startswith(RELATED)}
+    related = {
+        k[len(RELATED) :]: list(v or []) for k, v in payload.items() if k.startswith(RELATED)
+    }
+    return fields, related
+
+
 @dataclass(frozen=True)
 class WriteItem:
     """One record to write: `target_id` to update a known record, else create (or upsert by
@@ -61,6 +75,9 @@ class WriteOutcome:
     conflicts: dict[str, Any] = field(default_factory=dict)
     # A pushed system answers a write only when it next calls us: nothing to record yet.
     pending: bool = False
+    # What the system did to the write that the audit trail should say (text it could not
+    # store as sent, for one).
+    note: str = ""
 
 
 def payload_rebase(

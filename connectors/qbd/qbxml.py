@@ -145,6 +145,18 @@ def customer_query(
     return _list_query("CustomerQueryRq", request_id, from_modified, max_returned, iterator_id)
 
 
+def customers_by_id(request_id: str, list_ids: Sequence[str]) -> etree._Element:
+    """CustomerQueryRq for the customers named by ListID, as QuickBooks holds them now (their
+    current EditSequence, after a CustomerModRq found its own stale)."""
+    if not list_ids:
+        raise ValueError("a query by ListID needs at least one ListID")
+    request = _request("CustomerQueryRq", request_id)
+    for list_id in list_ids:
+        _leaf(request, "ListID", list_id)
+    _leaf(request, "OwnerID", "0")
+    return request
+
+
 def item_query(
     request_id: str, *, from_modified: datetime | None, max_returned: int, iterator_id: str = ""
 ) -> etree._Element:

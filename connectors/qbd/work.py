@@ -18,9 +18,7 @@ from typing import Any
 from django.utils import timezone
 from lxml import etree
 
-from connectors.base.exceptions import PermanentError
 from connectors.base.pushed import pushed_engine
-from connectors.base.records import WriteOutcome
 from connectors.qbd import qbxml
 from connectors.qbd.models import QbdCompany, QbwcSession
 from connectors.qbd.records import (
@@ -33,13 +31,12 @@ from connectors.qbd.records import (
     records_keep,
     when,
 )
+from connectors.qbd.writes import writes_answers_take, writes_requests
 
 PAGE_FIRST = 100
 PAGE_MIN = 10
 PAGE_MAX = 500
 ANSWER_FAST, ANSWER_SLOW = 5.0, 20.0  # seconds: a faster answer doubles the page, slower halves
-WRITES_PER_REQUEST = 25
-LOCKED = range(3170, 3181)  # the record is in use in QuickBooks: tried again on a later session
 ITERATOR_LOST = 3391
 
 _QUERIES = {
@@ -140,40 +137,7 @@ def _requests(
     if kind == "deleted_txns":
         since = when(company.watermarks.get(kind))
         return [qbxml.txn_deleted_query(kind, list(DELETED_TXNS), from_deleted=since)]
-    return _writes_requests(work, company, session)
-
-
-def _writes_requests(
-    work: dict[str, Any], company: QbdCompany, session: QbwcSession
-) -> list[etree._Element]:
-    """Up to WRITES_PER_REQUEST waiting writes in one message, each its own request (named by
-    its outbox row) and answered one by one. A write whose fields QuickBooks has no place for
-    (a mapping to a field it lacks) is answered at once with that error, never sent."""
-    engine = pushed_engine()
-    waiting = engine.writes_take(
-        company.connection, session=session.ticket or "", limit=WRITES_PER_REQUEST
-    )
-    requests, refused = [], []
-    for write in waiting:
-        item, request_id = write.item, f"w{write.id}"
-        try:
-            if item.target_id:
-                request = qbxml.customer_mod(
-                    request_id, item.target_id, item.target_version, item.payload
-                )
-            else:
-                request = qbxml.customer_add(request_id, item.payload)
-        except ValueError as exc:
-            error = PermanentError(f"Not written to QuickBooks: {exc}", system="qbd")
-            refused.append((write.id, WriteOutcome(key=str(write.id), ok=False, error=error)))
-            continue
-        requests.append(request)
-        work.setdefault("in_flight", []).append(write.id)
-    if refused:
-        engine.writes_answer(refused)
-    work["batch_full"] = len(waiting) >= WRITES_PER_REQUEST
-    session.writes_sent += len(requests)
-    return requests
+    return writes_requests(work, company, session)
 
 
 def page_size(company: QbdCompany, entity: str) -> int:
@@ -204,7 +168,10 @@ def answer_take(session: QbwcSession, company: QbdCompany, response: str) -> Ans
         return _listing_take(step["entity"], responses, work, company, seconds)
     if step["kind"] in ("deleted_lists", "deleted_txns"):
         return _deletions_take(step["kind"], responses, work, company)
-    return _writes_take(responses, work)
+    answered, done = writes_answers_take(responses, work, company)
+    if done:
+        _advance(work)
+    return Answered(writes=answered)
 
 
 def _listing_take(
@@ -264,40 +231,3 @@ def _deletions_take(
         company.watermarks[kind] = max(deleted, key=_instant)
     _advance(work)
     return Answered(records=len(rets))
-
-
-def _writes_take(responses: list[qbxml.Response], work: dict[str, Any]) -> Answered:
-    """Each write's answer, recorded by the outbox's one path. A write QuickBooks did not
-    answer (the message stopped early) stays with the outbox and goes again next session."""
-    by_request = {r.request_id: r for r in responses}
-    answers = []
-    for row_id in work.get("in_flight", []):
-        answer = by_request.get(f"w{row_id}")
-        if answer is not None:
-            answers.append((row_id, write_outcome(row_id, answer)))
-    if answers:
-        pushed_engine().writes_answer(answers)
-    work["in_flight"] = []
-    if not work.pop("batch_full", False):
-        _advance(work)  # a full batch may have more behind it: the next call looks
-    return Answered(writes=len(answers))
-
-
-def write_outcome(row_id: int, answer: qbxml.Response) -> WriteOutcome:
-    """A `CustomerAddRs` / `CustomerModRs` as the outcome of its write: status 0 and the
-    warnings (500-999) carry the record as QuickBooks now holds it; anything else is
-    QuickBooks' own error, with its code and text."""
-    key = str(row_id)
-    ok = answer.status_code == 0 or 500 <= answer.status_code < 1000
-    if ok and answer.records:
-        ret = answer.records[0]
-        return WriteOutcome(
-            key=key,
-            ok=True,
-            target_id=ret.get("ListID") or ret.get("TxnID", ""),
-            version=ret.get("EditSequence", ""),
-            action="create" if answer.name.endswith("AddRs") else "update",
-            data=ret,
-        )
-    error = PermanentError(answer.message, system="qbd", code=str(answer.status_code))
-    return WriteOutcome(key=key, ok=False, error=error)

@@ -7,13 +7,14 @@ repeated after a crash finds the record its first attempt made instead of creati
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
 
-from connectors.base.exceptions import PermanentError
-from connectors.base.records import Record, WriteItem, WriteOutcome
+from connectors.base.exceptions import ConnectorError, PermanentError
+from connectors.base.records import Record, WriteItem, WriteOutcome, related_split
 from connectors.base.schema import FieldSpec, ReferenceShape, TargetSchema
 from connectors.models import Connection
 from connectors.zoho_crm.client import FieldMeta, RecordResult, ZohoCrmClient
@@ -203,11 +204,13 @@ class ZohoCrmAdapter:
         ]
 
     def write(self, entity: str, items: Sequence[WriteItem]) -> list[WriteOutcome]:
-        """Known records are updated by id; new ones upserted on their `match` field."""
+        """Known records are updated by id; new ones upserted on their `match` field. The ids a
+        payload names under `@<related list>` are then related to the written record."""
         outcomes: dict[str, WriteOutcome] = {}
+        split = {item.key: related_split(item.payload) for item in items}
         updates = [i for i in items if i.target_id]
         if updates:
-            records = [{**i.payload, "id": i.target_id} for i in updates]
+            records = [{**split[i.key][0], "id": i.target_id} for i in updates]
             for item, result in zip(updates, self.client.update(entity, records), strict=True):
                 outcomes[item.key] = _outcome(item, result)
         creates = [i for i in items if not i.target_id]
@@ -215,11 +218,28 @@ class ZohoCrmAdapter:
         for item in creates:
             by_key_field.setdefault(tuple(sorted(item.match)), []).append(item)
         for fields, group in by_key_field.items():
-            records = [{**i.payload, **i.match} for i in group]
+            records = [{**split[i.key][0], **i.match} for i in group]
             results = self.client.upsert(entity, records, duplicate_check_fields=list(fields))
             for item, result in zip(group, results, strict=True):
                 outcomes[item.key] = _outcome(item, result)
+        for item in items:
+            related = split[item.key][1]
+            if related and outcomes[item.key].ok:
+                outcomes[item.key] = self._relate(entity, outcomes[item.key], related)
         return [outcomes[i.key] for i in items]
+
+    def _relate(
+        self, entity: str, outcome: WriteOutcome, related: dict[str, list[str]]
+    ) -> WriteOutcome:
+        """Relate the written record's related records, one call each; a refusal fails the
+        write (written again on its retry, which relates what is missing)."""
+        try:
+            for related_list, ids in related.items():
+                for related_id in ids:
+                    self.client.relate(entity, outcome.target_id, related_list, related_id)
+        except ConnectorError as exc:
+            return replace(outcome, ok=False, error=exc)
+        return outcome
 
     def deactivate(self, entity: str, record_id: str) -> WriteOutcome:
         raise PermanentError(

@@ -291,6 +291,15 @@ class ZohoCrmClient:
         """Each record carries its `id`; updating twice to the same values is harmless."""
         return self._write("PUT", module, records, retry_safe=True, trigger=trigger or [])
 
+    def relate(self, module: str, record_id: str, related_list: str, related_id: str) -> None:
+        """Relate one record to `record_id` through its related list (a Deal's Products);
+        relating it again is harmless.
+
+        Reference: https://www.zoho.com/crm/developer/docs/api/v8/update-related-records.html
+        """
+        path = f"{module}/{record_id}/{related_list}/{related_id}"
+        self.api.request("PUT", f"{self.base_url}/{path}", json={"data": [{}]}, retry_safe=True)
+
     def watch(self, method: str, channel: dict[str, Any]) -> dict[str, Any]:
         """Enable (POST), renew (PATCH) or replace (PUT) a notification channel.
 

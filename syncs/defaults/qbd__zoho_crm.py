@@ -65,8 +65,9 @@ QBD_ITEM_TO_CRM_PRODUCTS = (
 )
 
 # An invoice is a Deal the sales team already works in: won once paid, closed lost when the
-# invoice is deleted. Its lines' items go to the Deal's Products related list (not yet: the
-# engine writes related lists in a later increment).
+# invoice is deleted. Its lines' items are related to the Deal through the Deals' Products
+# related list (each item synced first, by the Item -> Products flow); `lookup_field` names
+# the Product in errors. Lines inside an item group (InvoiceLineGroupRet) are not read yet.
 QBD_INVOICE_TO_CRM_DEALS = (
     rule("RefNumber", "Deal_Name", required=True, fallback_paths=["TxnID"]),
     rule(
@@ -99,7 +100,21 @@ FLOWS = {
     ("Invoice", "Deals"): DefaultFlow(
         QBD_INVOICE_TO_CRM_DEALS,
         ("link", "external_id"),
-        options={"references": [_ACCOUNT_REFERENCE], "on_source_deleted": {"Stage": "Closed Lost"}},
+        options={
+            "references": [_ACCOUNT_REFERENCE],
+            "line_items": {
+                "path": "InvoiceLineRet",
+                "reference": {
+                    "path": "ItemRef.ListID",
+                    "name_path": "ItemRef.FullName",
+                    "entity": "Item",
+                    "target_entity": "Products",
+                    "lookup_field": "Product_Name",
+                },
+                "related_list": "Products",
+            },
+            "on_source_deleted": {"Stage": "Closed Lost"},
+        },
     ),
     # Both ways: an Account edited in the CRM reaches QuickBooks as a CustomerModRq on the next
     # session, one added there as a CustomerAddRq; QuickBooks is the system of truth for a
@@ -108,7 +123,12 @@ FLOWS = {
         QBD_CUSTOMER_TO_CRM_ACCOUNTS,
         ("link", "external_id", "email", "phone"),
         # QuickBooks Desktop keeps no deleted customer: the Account stays, marked inactive.
-        options={"create_in_source": True, "on_source_deleted": {"QBD_Active": False}},
+        options={
+            "create_in_source": True,
+            "on_source_deleted": {"QBD_Active": False},
+            # An Account deleted in the CRM makes the customer inactive in QuickBooks.
+            "on_target_deleted": {"IsActive": False},
+        },
         direction=SyncFlow.Direction.TWO_WAY,
     ),
 }

@@ -62,6 +62,9 @@ class OutboxWrite(models.Model):
         help_text="Whose value a field changed there since it was read keeps (ours or theirs).",
     )
     agreed = models.JSONField(null=True, blank=True)
+    base = models.JSONField(
+        null=True, blank=True, help_text="The written fields as read there, to rebase on."
+    )
     note = models.CharField(max_length=500, blank=True, help_text="What its audit entry says.")
     replaces_id = models.CharField(
         max_length=128, blank=True, help_text="A linked record found deleted, written anew."

@@ -942,3 +942,12 @@ def test_host_versions_lists_the_supported_qbxml_versions():
     assert versions[-1] == "13.0"
     assert len(versions) == 16
     assert host_versions(NO_MATCH) == []
+
+
+def test_customers_by_id_asks_for_each_list_id():
+    request = qbxml.customers_by_id("stale", ["80000001-1", "80000002-1"])
+
+    assert_valid(qbxml.request_message([request]))
+    assert [e.text for e in request.findall("ListID")] == ["80000001-1", "80000002-1"]
+    with pytest.raises(ValueError):
+        qbxml.customers_by_id("stale", [])

@@ -120,3 +120,124 @@ def test_a_name_quickbooks_already_has_is_a_name_conflict_in_its_words(client, c
     assert error.category == "name_conflict" and error.target_id == account.record_id
     assert 'The name "Bowman & Co" of the list element is already in use.' in error.message
     assert not RecordLink.objects.filter(flow=flow, target_id=account.record_id).exists()
+
+
+class StaleOnce(QuickBooks):
+    """QuickBooks where someone edited the customer (its fax) after our last read: the first
+    CustomerModRq finds its EditSequence stale."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stale_answered = False
+
+    def __call__(self, request: etree._Element) -> str:
+        if request.tag == "CustomerModRq" and not self.stale_answered:
+            self.stale_answered = True
+            edit = request.findtext("CustomerMod/EditSequence")
+            return rs(
+                request,
+                status=3200,
+                message=f'The provided edit sequence "{edit}" is out-of-date.',
+            )
+        if request.tag == "CustomerQueryRq" and request.find("ListID") is not None:
+            ret = customer_ret(1, edit="5").replace("</Phone>", "</Phone><Fax>650-555-7777</Fax>")
+            return rs(request, ret)
+        return super().__call__(request)
+
+
+def test_a_stale_edit_sequence_is_read_again_and_the_change_re_applied(client, crm, crm_org):
+    company, _, link = linked(client, crm, crm_org)
+    zoho_sandbox.crm_record_update(
+        org=crm_org, module="Accounts", record_id=link.target_id, data={"Phone": "6505559999"}
+    )
+    crm_event(crm, link.target_id)
+
+    sent = session_run(client, company, StaleOnce())
+
+    mods = [r for r in sent if r.tag == "CustomerModRq"]
+    assert [m.findtext("CustomerMod/EditSequence") for m in mods] == ["1", "5"]
+    assert mods[1].findtext("CustomerMod/Phone") == "6505559999"
+    assert mods[1].find("CustomerMod/Fax") is None, "QuickBooks' own change is left alone"
+    requery = [r for r in sent if r.tag == "CustomerQueryRq" and r.find("ListID") is not None]
+    assert [q.findtext("ListID") for q in requery] == ["80000001-1700000000"]
+    link.refresh_from_db()
+    assert link.source_version == "6"
+    assert not SyncError.objects.exists()
+    assert not OutboxWrite.objects.exclude(status="done").exists()
+
+
+def test_a_locked_record_is_tried_again_later(client, crm, crm_org):
+    company, flow, link = linked(client, crm, crm_org)
+    zoho_sandbox.crm_record_update(
+        org=crm_org, module="Accounts", record_id=link.target_id, data={"Phone": "6505559999"}
+    )
+    crm_event(crm, link.target_id)
+
+    def locked(request):
+        if request.tag == "CustomerModRq":
+            return rs(
+                request,
+                status=3175,
+                message="There was an error when modifying a Customer list, element "
+                '"Customer 1". QuickBooks error message: This record is in use.',
+            )
+        return rs(request, status=1)
+
+    session_run(client, company, locked)
+
+    error = SyncError.objects.get(flow=flow)
+    assert (error.category, error.status) == ("record_locked", "retrying")
+    assert error.next_retry_at is not None and "in use" in error.message
+
+
+def test_text_quickbooks_cannot_store_is_transliterated_and_the_audit_says_so(client, crm, crm_org):
+    company, flow, _ = linked(client, crm, crm_org)
+    account = zoho_sandbox.crm_record_create(
+        org=crm_org, module="Accounts", data={"Account_Name": "Łódź Trading"}
+    )
+    crm_event(crm, account.record_id)
+
+    sent = session_run(client, company, QuickBooks())
+
+    (add,) = [r for r in sent if r.tag == "CustomerAddRq"]
+    assert add.findtext("CustomerAdd/Name") == "Lódz Trading"
+    created = AuditEntry.objects.get(flow=flow, action="create", towards="source")
+    assert "stores only Latin-1" in created.note and "'Lódz Trading'" in created.note
+
+
+def test_an_account_deleted_in_the_crm_makes_the_customer_inactive_in_quickbooks(
+    client, crm, crm_org
+):
+    company, flow, link = linked(client, crm, crm_org)
+    zoho_sandbox.crm_record_delete(org=crm_org, module="Accounts", record_id=link.target_id)
+    events_record(
+        [
+            NewEvent(
+                connection=crm,
+                entity="Accounts",
+                external_id=link.target_id,
+                operation="delete",
+            )
+        ]
+    )
+    inbox_drain()
+
+    sent = session_run(client, company, QuickBooks())
+
+    (mod,) = [r for r in sent if r.tag == "CustomerModRq"]
+    assert mod.findtext("CustomerMod/ListID") == link.source_id
+    assert mod.findtext("CustomerMod/IsActive") == "false"
+    entry = AuditEntry.objects.filter(flow=flow, towards="source").latest("pk")
+    assert entry.note.startswith("Deleted in Zoho CRM: IsActive set to False in QuickBooks")
+    link.refresh_from_db()
+    assert link.target_deleted_at is not None
+
+    # QuickBooks then lists the customer as inactive: the deleted Account is not made again.
+    inactive = customer_ret(1, edit="3").replace(
+        "<IsActive>true</IsActive>", "<IsActive>false</IsActive>"
+    )
+    session_run(client, company, QuickBooks(inactive))
+    inbox_drain()
+    assert not CrmRecord.objects.filter(
+        org=crm_org, module="Accounts", deleted_at__isnull=True
+    ).exists()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.sandbox.zoho import services as zoho_sandbox
-from connectors.sandbox.zoho.models import CrmRecord
+from connectors.sandbox.zoho.models import CrmRecord, CrmRelation
 from syncs.live import inbox_drain
 from syncs.models import RecordLink
 from tests.qbd.conftest import PASSWORD, company_make, customers_flow
@@ -162,6 +162,13 @@ def test_items_of_every_kind_become_products(client, crm, crm_org):
     assert RecordLink.objects.filter(flow=flow).count() == 2
 
 
+ITEM = (
+    "<ItemServiceRet><ListID>80000010-1700000000</ListID>"
+    "<TimeModified>2026-12-01T09:00:00-05:00</TimeModified><EditSequence>1</EditSequence>"
+    "<Name>Design</Name><FullName>Design</FullName><IsActive>true</IsActive>"
+    "<SalesOrPurchase><Desc>Custom design work</Desc><Price>75.00</Price>"
+    "</SalesOrPurchase></ItemServiceRet>"
+)
 INVOICE = (
     "<InvoiceRet><TxnID>1A-1700000000</TxnID><TimeCreated>2026-12-01T09:00:00-05:00"
     "</TimeCreated><TimeModified>2026-12-01T09:10:00-05:00</TimeModified>"
@@ -184,14 +191,21 @@ def test_invoices_become_deals_of_their_account_and_a_deleted_one_is_closed_lost
 
     company = company_make()
     accounts = customers_flow(company, crm)
-    deals = flow_create_with_defaults(
-        name="Desktop invoices",
-        source=company.connection,
-        target=crm,
-        source_entity="Invoice",
-        target_entity="Deals",
+    deals, _ = (
+        flow_create_with_defaults(
+            name=f"Desktop {source}",
+            source=company.connection,
+            target=crm,
+            source_entity=source,
+            target_entity=target,
+        )
+        for source, target in (("Invoice", "Deals"), ("Item", "Products"))
     )
-    answers = {"CustomerQueryRq": customer_ret(1), "InvoiceQueryRq": INVOICE}
+    answers = {
+        "CustomerQueryRq": customer_ret(1),
+        "ItemQueryRq": ITEM,
+        "InvoiceQueryRq": INVOICE,
+    }
 
     def quickbooks(request):
         found = answers.pop(request.tag, "")
@@ -202,11 +216,12 @@ def test_invoices_become_deals_of_their_account_and_a_deleted_one_is_closed_lost
 
     assert [r.tag for r in sent] == [
         "CustomerQueryRq",
+        "ItemQueryRq",
         "InvoiceQueryRq",
         "ListDeletedQueryRq",
         "TxnDeletedQueryRq",
     ]
-    assert sent[1].findtext("IncludeLineItems") == "true"
+    assert sent[2].findtext("IncludeLineItems") == "true"
     (deal,) = CrmRecord.objects.filter(org=crm_org, module="Deals")
     account_id = RecordLink.objects.get(flow=accounts).target_id
     assert deal.data["Deal_Name"] == "1001" and deal.data["Amount"] == 450
@@ -214,6 +229,9 @@ def test_invoices_become_deals_of_their_account_and_a_deleted_one_is_closed_lost
     assert deal.data["Closing_Date"] == "2026-12-31"
     assert deal.data["Account_Name"]["id"] == account_id
     assert RecordLink.objects.get(flow=deals).target_id == deal.record_id
+    (product,) = CrmRecord.objects.filter(org=crm_org, module="Products")
+    related = CrmRelation.objects.filter(record_id=deal.record_id, related_list="Products")
+    assert list(related.values_list("related_id", flat=True)) == [product.record_id]
 
     deleted = (
         "<TxnDeletedRet><TxnDelType>Invoice</TxnDelType><TxnID>1A-1700000000</TxnID>"

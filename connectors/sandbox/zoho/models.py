@@ -224,3 +224,26 @@ class BooksWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity} webhook -> {self.url}"
+
+
+class CrmRelation(models.Model):
+    """A record of one module related to a record of another through a related list (a
+    Deal's Products)."""
+
+    org = models.ForeignKey(CrmOrg, on_delete=models.CASCADE, related_name="relations")
+    module = models.CharField(max_length=60)
+    record_id = models.CharField(max_length=19)
+    related_list = models.CharField(max_length=60)
+    related_id = models.CharField(max_length=19)
+    linked_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "record_id", "related_list", "related_id"],
+                name="unique_crm_relation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.module} {self.record_id} {self.related_list} {self.related_id}"

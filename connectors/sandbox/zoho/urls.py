@@ -4,7 +4,7 @@ base URLs alone."""
 
 from django.urls import path, re_path
 
-from connectors.sandbox.zoho import accounts_views, books_views, crm_views
+from connectors.sandbox.zoho import accounts_views, books_views, crm_related, crm_views
 
 crm = "crm/v8"
 books = "books/v3"
@@ -23,6 +23,11 @@ urlpatterns = [
     path(f"{crm}/<str:module>/search", crm_views.search_view),
     path(f"{crm}/<str:module>/deleted", crm_views.deleted_view),
     path(f"{crm}/<str:module>/<str:record_id>", crm_views.record_view),
+    path(f"{crm}/<str:module>/<str:record_id>/<str:related_list>", crm_related.related_view),
+    path(
+        f"{crm}/<str:module>/<str:record_id>/<str:related_list>/<str:related_id>",
+        crm_related.relation_view,
+    ),
     re_path(r"^crm/v8/(?P<rest>.*)$", crm_views.unknown_url),
     path(f"{books}/organizations", books_views.organizations_view),
     path(f"{books}/contacts", books_views.contacts_view),
