@@ -72,7 +72,12 @@ INSTALLED_APPS = [
 ]
 # Dev-only: without the sandbox its apps, tables and pages do not exist.
 if SANDBOX_ENABLED:
-    INSTALLED_APPS += ["connectors.sandbox", "connectors.sandbox.qbo", "connectors.sandbox.zoho"]
+    INSTALLED_APPS += [
+        "connectors.sandbox",
+        "connectors.sandbox.qbo",
+        "connectors.sandbox.zoho",
+        "connectors.sandbox.qbd",
+    ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from connectors.base.inbound import Inbound
@@ -52,6 +53,7 @@ def record_of(entity: str, ret: dict[str, Any]) -> Record:
     if entity == "Invoice":
         record_id, name = ret.get("TxnID", ""), ret.get("RefNumber") or ret.get("TxnID", "")
         active = True
+        ret = {**ret, "_state": invoice_state(ret)}
     else:
         record_id, name = ret.get("ListID", ""), ret.get("FullName") or ret.get("Name", "")
         active = ret.get("IsActive", "true") != "false"
@@ -64,6 +66,27 @@ def record_of(entity: str, ret: dict[str, Any]) -> Record:
         name=name,
         active=active,
     )
+
+
+def invoice_state(ret: dict[str, Any]) -> str:
+    """ "voided", "paid" or "open". qbXML 13.0 has no void flag: QuickBooks keeps a voided
+    invoice with every amount set to zero and "VOID:" put before its memo."""
+    memo = str(ret.get("Memo") or "")
+    lines = ret.get("InvoiceLineRet") or []
+    zero = (
+        all(_amount(line.get("Amount")) == 0 for line in lines)
+        and _amount(ret.get("Subtotal")) == 0
+    )
+    if memo.upper().startswith("VOID:") or (lines and zero):
+        return "voided"
+    return "paid" if ret.get("IsPaid") == "true" else "open"
+
+
+def _amount(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value or "0"))
+    except InvalidOperation:
+        return Decimal(0)
 
 
 def changes_of(connection: Connection, entity: str, rets: list[dict[str, Any]]) -> list[Inbound]:

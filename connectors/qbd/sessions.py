@@ -197,9 +197,10 @@ def receive_response(ticket: str, response: str, hresult: str, message: str) -> 
 
 
 def _summary(session: QbwcSession) -> str:
+    notes = " ".join(session.work.get("notes", []))
     return (
         f"Finished: {session.records_received} records read, {session.writes_sent} writes "
-        f"handed over, in {session.round_trips} round trips."
+        f"handed over, in {session.round_trips} round trips." + (f" {notes}" if notes else "")
     )
 
 

@@ -38,6 +38,8 @@ PAGE_MIN = 10
 PAGE_MAX = 500
 ANSWER_FAST, ANSWER_SLOW = 5.0, 20.0  # seconds: a faster answer doubles the page, slower halves
 ITERATOR_LOST = 3391
+ITERATOR_RESTARTS = 3  # a listing whose iterator QuickBooks keeps losing ends the session
+UNAVAILABLE = frozenset({3250, 3260, 3261})  # feature not enabled, permission denied
 
 _QUERIES = {
     "Customer": qbxml.customer_query,
@@ -187,7 +189,18 @@ def _listing_take(
     if answer.status_code == ITERATOR_LOST:
         # The iterator lapsed (QuickBooks closed it): the listing starts again from its
         # watermark; what was already taken is known to the inbox and adds nothing.
-        work.update(_position())
+        restarts = work.get("restarts", 0) + 1
+        if restarts > ITERATOR_RESTARTS:
+            raise SessionFailed(f"QuickBooks kept losing the {entity} listing's iterator.")
+        work.update(_position(), restarts=restarts)
+        return Answered()
+    if answer.status_code in UNAVAILABLE:
+        # This company file cannot give the listing (a feature not enabled, a permission the
+        # Web Connector's user lacks): the rest of the session goes on, and says so.
+        work.setdefault("notes", []).append(
+            f"{entity} not read: QuickBooks said {answer.message} ({answer.status_code})."
+        )
+        _advance(work)
         return Answered()
     if answer.status_code >= 1000 or (answer.severity == "Error" and answer.status_code != 1):
         raise SessionFailed(

@@ -2,7 +2,8 @@
 (customers, vendors, items, invoices, estimates, purchase orders, bills), a Zoho CRM org and a
 Zoho Books organization with a little data of their own, the product connected to all three
 through the fakes' real OAuth flow, and the QuickBooks -> CRM flows with their historical syncs
-queued, so that a newcomer sees records flow within a minute.
+queued, so that a newcomer sees records flow within a minute; and a QuickBooks Desktop company
+file reached through the sandbox's Web Connector (`connectors.sandbox.qbd.demo`).
 
 Every step is idempotent: what exists (found by name) is left as it is, and what a demo seeded
 by an older version lacks is added, so a second run changes nothing. The records come from
@@ -25,6 +26,7 @@ from connectors.models import Connection
 from connectors.sandbox import demo_records as records
 from connectors.sandbox.connect import sandbox_connection_create, sandbox_consent, sandbox_urls
 from connectors.sandbox.models import FaultProfile, Vendor
+from connectors.sandbox.qbd.demo import demo_qbd_ensure
 from connectors.sandbox.qbo import services as qbo
 from connectors.sandbox.qbo.models import Company
 from connectors.sandbox.qbo.selectors import record_render
@@ -392,9 +394,11 @@ def demo_seed(*, base_url: str, today: date | None = None) -> list[Outcome]:
     )
     outcomes.append(outcome)
     flows, flow_outcomes = demo_flows_ensure(qbo_connection=qbo_connection, crm=crm)
+    desktop = [Outcome(*said) for said in demo_qbd_ensure(crm=crm)]
     return [
         *outcomes,
         *flow_outcomes,
+        *desktop,
         demo_channels_ensure(),
         *demo_histories_start(flows=flows),
     ]

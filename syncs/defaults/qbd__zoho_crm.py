@@ -65,16 +65,17 @@ QBD_ITEM_TO_CRM_PRODUCTS = (
 )
 
 # An invoice is a Deal the sales team already works in: won once paid, closed lost when the
-# invoice is deleted. Its lines' items are related to the Deal through the Deals' Products
+# invoice is voided or deleted. Its lines' items are related to the Deal through the Deals' Products
 # related list (each item synced first, by the Item -> Products flow); `lookup_field` names
 # the Product in errors. Lines inside an item group (InvoiceLineGroupRet) are not read yet.
 QBD_INVOICE_TO_CRM_DEALS = (
     rule("RefNumber", "Deal_Name", required=True, fallback_paths=["TxnID"]),
+    # `_state` is the QuickBooks Desktop adapter's reading of the invoice: open, paid or voided.
     rule(
-        "IsPaid",
+        "_state",
         "Stage",
         T.VALUE_MAP,
-        map={"true": "Closed Won", "false": "Negotiation/Review"},
+        map={"paid": "Closed Won", "open": "Negotiation/Review", "voided": "Closed Lost"},
         default="Negotiation/Review",
     ),
     rule("Subtotal", "Amount", T.NONE),

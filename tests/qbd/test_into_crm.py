@@ -245,3 +245,42 @@ def test_invoices_become_deals_of_their_account_and_a_deleted_one_is_closed_lost
 
     deal.refresh_from_db()
     assert deal.data["Stage"] == "Closed Lost" and deal.deleted_at is None
+
+
+def test_a_voided_invoice_closes_its_deal_lost(client, crm, crm_org):
+    from syncs.services import flow_create_with_defaults
+    from tests.qbd.wc import rs, session_run
+
+    company = company_make()
+    customers_flow(company, crm)
+    for source, target in (("Invoice", "Deals"), ("Item", "Products")):
+        flow_create_with_defaults(
+            name=f"Desktop {source}",
+            source=company.connection,
+            target=crm,
+            source_entity=source,
+            target_entity=target,
+        )
+    paid = INVOICE.replace("<IsPaid>false</IsPaid>", "<IsPaid>true</IsPaid>")
+    voided = (
+        INVOICE.replace("<EditSequence>1</EditSequence>", "<EditSequence>2</EditSequence>")
+        .replace("450.00", "0.00")
+        .replace("<IsPaid>false</IsPaid>", "<Memo>VOID: design work</Memo><IsPaid>false</IsPaid>")
+    )
+    answers = {"CustomerQueryRq": customer_ret(1), "ItemQueryRq": ITEM, "InvoiceQueryRq": paid}
+
+    def quickbooks(request):
+        found = answers.pop(request.tag, "")
+        return rs(request, found, status=0 if found else 1)
+
+    session_run(client, company, quickbooks)
+    inbox_drain()
+    (deal,) = CrmRecord.objects.filter(org=crm_org, module="Deals")
+    assert deal.data["Stage"] == "Closed Won"
+
+    answers["InvoiceQueryRq"] = voided
+    session_run(client, company, quickbooks)
+    inbox_drain()
+
+    deal.refresh_from_db()
+    assert (deal.data["Stage"], deal.data["Amount"]) == ("Closed Lost", 0)

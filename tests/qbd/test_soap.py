@@ -339,8 +339,10 @@ def test_a_body_over_the_limit_is_refused(client, monkeypatch):
     [
         '<?xml version="1.0"?><!DOCTYPE q [<!ENTITY x SYSTEM "file:///etc/passwd">]><QBXML>&x;</QBXML>',
         "this is not XML",
+        '<?xml version="1.0"?><!DOCTYPE q [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;'
+        '&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><QBXML>&c;</QBXML>',
     ],
-    ids=["xxe-in-qbxml", "not-xml"],
+    ids=["xxe-in-qbxml", "not-xml", "billion-laughs-in-qbxml"],
 )
 def test_a_hostile_qbxml_answer_ends_the_session_and_reads_nothing(client, company, hostile):
     ticket, _ = call(client, "authenticate", strUserName=company.username, strPassword=PASSWORD)
@@ -400,3 +402,98 @@ def test_fixture_envelopes_are_understood(client, company):
     assert response.status_code == 200
     result = etree.fromstring(response.content).find(f".//{{{NS}}}authenticateResult")
     assert [c.text for c in result][1] == "nvu"  # the captured login is not one of ours
+
+
+def test_a_listing_quickbooks_cannot_give_is_passed_over_and_the_session_says_so(
+    client, crm_connection
+):
+    from syncs.services import flow_create_with_defaults
+    from tests.qbd.wc import rs, session_run
+
+    made = company_make("Lite Books", "lite-qbwc")
+    for source, target in (("Item", "Products"), ("Customer", "Accounts")):
+        flow_create_with_defaults(
+            name=f"Lite {source}",
+            source=made.connection,
+            target=crm_connection,
+            source_entity=source,
+            target_entity=target,
+        )
+
+    def quickbooks(request):
+        if request.tag == "ItemQueryRq":
+            return rs(request, status=3250, message="This feature is not enabled or not available")
+        if request.tag == "CustomerQueryRq":
+            return rs(request, customer_ret(1))
+        return rs(request, status=1)
+
+    sent = session_run(client, made, quickbooks)
+
+    assert [r.tag for r in sent] == ["CustomerQueryRq", "ItemQueryRq", "ListDeletedQueryRq"]
+    session = QbwcSession.objects.get(company=made, status="done")
+    assert "Item not read: QuickBooks said This feature is not enabled" in session.note
+    assert ChangeEvent.objects.filter(connection=made.connection).count() == 1
+
+
+def test_an_iterator_lost_again_and_again_ends_the_session(client, company):
+    from tests.qbd.wc import rs, session_run
+
+    def quickbooks(request):
+        return rs(request, status=3391, message="The iteratorID is not valid.")
+
+    session_run(client, company, quickbooks)
+
+    session = QbwcSession.objects.get(company=company)
+    assert session.status == "failed" and "kept losing" in session.last_error
+
+
+def test_page_sizes_follow_how_fast_quickbooks_answers(company):
+    from connectors.qbd import work
+
+    work._page_adapt(company, "Customer", seconds=1.0, full=True)
+    assert company.page_sizes["Customer"] == 2 * work.PAGE_FIRST
+    work._page_adapt(company, "Customer", seconds=1.0, full=False)
+    assert company.page_sizes["Customer"] == 2 * work.PAGE_FIRST, "a short page says nothing"
+    work._page_adapt(company, "Customer", seconds=30.0, full=True)
+    assert company.page_sizes["Customer"] == work.PAGE_FIRST
+    for _ in range(10):
+        work._page_adapt(company, "Customer", seconds=60.0, full=True)
+    assert company.page_sizes["Customer"] == work.PAGE_MIN
+    for _ in range(10):
+        work._page_adapt(company, "Customer", seconds=0.1, full=True)
+    assert company.page_sizes["Customer"] == work.PAGE_MAX
+
+
+def test_a_ticket_slides_forward_with_each_call_and_lapses_when_idle(client, company):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from connectors.qbd.models import SESSION_IDLE
+
+    ticket, _ = call(client, "authenticate", strUserName=company.username, strPassword=PASSWORD)
+    almost = timezone.now() - SESSION_IDLE + timedelta(minutes=1)
+    QbwcSession.objects.filter(ticket=ticket).update(touched_at=almost)
+
+    assert _send(client, ticket, company, first=True), "still alive: the call slides it forward"
+    assert QbwcSession.objects.get(ticket=ticket).touched_at > almost
+
+    idle = timezone.now() - SESSION_IDLE - timedelta(minutes=1)
+    QbwcSession.objects.filter(ticket=ticket).update(touched_at=idle)
+    assert _receive(client, ticket, answer("CustomerQueryRs", "Customer", status=1)) == -1
+    session = QbwcSession.objects.get(ticket=ticket)
+    assert session.status == QbwcSession.Status.EXPIRED and "lapsed" in session.note
+
+
+def test_warnings_are_not_failures(client, company):
+    ticket, _ = call(client, "authenticate", strUserName=company.username, strPassword=PASSWORD)
+    (query,) = requests_in(_send(client, ticket, company, first=True))
+
+    progress = _receive(
+        client,
+        ticket,
+        answer("CustomerQueryRs", query.get("requestID"), customer_ret(1), status=530),
+    )
+
+    assert 0 < progress < 100
+    assert ChangeEvent.objects.filter(connection=company.connection).count() == 1

@@ -201,6 +201,12 @@ def test_the_transactions_are_made_only_for_kinds_the_company_has_none_of():
     assert again.detail == "30 invoices, 10 estimates, 6 purchase orders, 7 bills"
 
 
+def qbo_flows():
+    """The QuickBooks Online flows (the demo's QuickBooks Desktop ones are tested in
+    tests/qbd/)."""
+    return SyncFlow.objects.filter(source__system="qbo")
+
+
 @LIVE
 def test_seed_demo_fills_the_sandbox_connects_the_product_and_queues_the_histories(base_url):
     output = seed(base_url)
@@ -342,7 +348,7 @@ def test_the_queued_histories_bring_the_catalogue_and_its_transactions_into_the_
     runs = SyncRun.objects.filter(kind=SyncRun.Kind.HISTORICAL)
     assert [r.status for r in runs] == [SyncRun.Status.SUCCEEDED] * 7
     assert not SyncError.objects.exists()
-    assert set(SyncFlow.objects.values_list("history_state", flat=True)) == {"done"}
+    assert set(qbo_flows().values_list("history_state", flat=True)) == {"done"}
 
 
 @LIVE
@@ -373,16 +379,16 @@ def test_a_demo_seeded_before_the_transactions_gets_them_and_their_flows_once(ba
     # What an older version left: no estimates, orders or bills, no flows for transactions,
     # and one-way catalogue flows whose histories ran.
     Record.objects.filter(entity__in=TRANSACTION_ENTITIES).delete()
-    SyncFlow.objects.filter(target_entity__in=TRANSACTIONS).delete()
-    SyncFlow.objects.update(
+    qbo_flows().filter(target_entity__in=TRANSACTIONS).delete()
+    qbo_flows().update(
         direction=SyncFlow.Direction.ONE_WAY, history_state=SyncFlow.HistoryState.DONE
     )
-    catalogue = {f.target_entity: f.pk for f in SyncFlow.objects.all()}
+    catalogue = {f.target_entity: f.pk for f in qbo_flows()}
 
     output = seed(base_url)
 
     assert [len(qbo_docs(e)) for e in ("Invoice", *TRANSACTION_ENTITIES)] == [30, 10, 6, 8]
-    flows = {f.target_entity: f for f in SyncFlow.objects.all()}
+    flows = {f.target_entity: f for f in qbo_flows()}
     assert set(flows) == {*CATALOGUE, *TRANSACTIONS}
     assert {module: flows[module].pk for module in CATALOGUE} == catalogue
     # The flows that exist are left as an admin may have set them.

@@ -18,6 +18,7 @@ SCHEDULES = [
     ),
     ("Ensure and renew notification channels", "syncs.tasks.channels_renew", 60),
     ("Sandbox webhook deliveries", "connectors.sandbox.delivery.deliveries_run_due", 1),
+    ("Sandbox Web Connector sessions", "connectors.sandbox.qbd.webconnector.apps_due_run", 1),
 ]
 # Schedules by an earlier name: removed, or they would run beside their renamed selves.
 RETIRED = [

@@ -16,47 +16,24 @@ figures of such a run are not comparable).
 
 from __future__ import annotations
 
-import importlib
 import resource
-import threading
 import time
 import tracemalloc
 import uuid
 from datetime import date
 
-from django.conf import settings
-from django.core.handlers.wsgi import WSGIHandler
 from django.core.management.base import BaseCommand
-from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.db import transaction
-from django.urls import clear_url_caches
 
 from connectors.models import Connection
 from connectors.sandbox.connect import sandbox_connection_create
 from connectors.sandbox.models import FaultProfile, Vendor
 from connectors.sandbox.qbo import services as qbo_sandbox
+from connectors.sandbox.serving import serve_locally
 from connectors.sandbox.zoho import services as zoho_sandbox
 from syncs.models import SyncFlow, SyncRun
 from syncs.runs import flow_history_run
 from syncs.services import flow_create_with_defaults, flow_history_start
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args) -> None:
-        pass
-
-
-def _serve() -> tuple[ThreadedWSGIServer, str]:
-    """The product, with the sandbox mounted, on a free local port in a background thread."""
-    settings.SANDBOX_ENABLED = True
-    clear_url_caches()
-    importlib.reload(importlib.import_module(settings.ROOT_URLCONF))
-    server = ThreadedWSGIServer(("127.0.0.1", 0), _QuietHandler)
-    server.set_app(WSGIHandler())
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    settings.PUBLIC_BASE_URL = base_url
-    return server, base_url
 
 
 def _customer(n: int, tag: str) -> dict:
@@ -85,7 +62,7 @@ class Command(BaseCommand):
         parser.add_argument("--trace-memory", action="store_true")
 
     def handle(self, *args, customers: int, trace_memory: bool, **options) -> None:
-        server, base_url = _serve()
+        server, base_url = serve_locally()
         tag = uuid.uuid4().hex[:6]
         try:
             flows = self._prepare(base_url, customers, tag)
