@@ -203,6 +203,15 @@ class ConnectionAdmin(admin.ModelAdmin):
     def refresh_token_masked(self, obj: Connection) -> str:
         return mask_secret(obj.refresh_token)
 
+    def get_fieldsets(self, request: HttpRequest, obj: Connection | None = None):
+        """A system without OAuth (QuickBooks Desktop) has no app credentials nor granted
+        access to show."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and system_spec(obj.system).oauth is None:
+            oauth_only = {"App credentials", "Granted access"}
+            return [(name, options) for name, options in fieldsets if name not in oauth_only]
+        return fieldsets
+
     def get_urls(self):
         return [
             path(
@@ -238,4 +247,5 @@ class ConnectionAdmin(admin.ModelAdmin):
             context["uses_oauth"] = spec.oauth is not None
             context["needs_org_choice"] = bool(spec.awaits_choice and spec.awaits_choice(obj))
             context["choose_org_url"] = reverse("connectors:choose_organization", args=[obj.pk])
+            context["system_links"] = spec.admin_links(obj) if spec.admin_links else []
         return super().render_change_form(request, context, *args, **kwargs)

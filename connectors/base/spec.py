@@ -75,6 +75,9 @@ class SystemSpec:
     # organization).
     region: Callable[[Connection], str] | None = None
     awaits_choice: Callable[[Connection], bool] | None = None
+    # Buttons on the connection's admin page: (label, URL) for what the system sets up
+    # elsewhere (QuickBooks Desktop's Web Connector login and .qwc).
+    admin_links: Callable[[Connection], list[tuple[str, str]]] | None = None
     # Deliveries to `/webhooks/<webhook_path>/`, verified and read by the system's own receiver.
     webhook_path: str = ""
     webhooks: Receiver | None = None

@@ -79,6 +79,14 @@ class QbdCompanyAdmin(admin.ModelAdmin):
     readonly_fields = ["owner_id", "file_id", "watermarks", "page_sizes", "qwc_link"]
     inlines = [SessionInline]
 
+    def save_model(self, request: Any, obj: QbdCompany, form: Any, change: bool) -> None:
+        """A company file with its login is ready for the Web Connector: its connection is
+        connected (a pending one, that is: one an admin disabled stays so)."""
+        super().save_model(request, obj, form, change)
+        Connection.objects.filter(pk=obj.connection_id, status=Connection.Status.PENDING).update(
+            status=Connection.Status.CONNECTED
+        )
+
     @admin.display(description=".qwc")
     def qwc_link(self, obj: QbdCompany) -> str:
         if not obj.pk:

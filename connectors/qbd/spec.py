@@ -6,6 +6,7 @@ from __future__ import annotations
 from connectors.base.spec import Delivery, SystemSpec
 from connectors.qbd.adapter import QbdAdapter
 from connectors.qbd.errors import RULES
+from connectors.qbd.links import admin_links
 
 SPEC = SystemSpec(
     system="qbd",
@@ -13,4 +14,5 @@ SPEC = SystemSpec(
     error_rules=RULES,
     adapter=QbdAdapter,
     id_paths=frozenset({"ListID", "TxnID"}),
+    admin_links=admin_links,
 )

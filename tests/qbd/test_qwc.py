@@ -128,3 +128,36 @@ def test_the_admin_page_sets_the_password_and_offers_the_qwc(admin_client, compa
     assert response.status_code == 302, response.content[:2000]
     company.refresh_from_db()
     assert company.check_password("a new secret") and company.poll_minutes == 10
+
+
+def test_a_desktop_connection_page_shows_no_oauth_and_leads_to_its_web_connector_login(
+    admin_client, db
+):
+    connection = Connection.objects.create(system=Connection.System.QBD, name="Fresh Desktop")
+    page = admin_client.get(f"/admin/connectors/connection/{connection.pk}/change/")
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Client secret" not in text and "Connect</a>" not in text
+    assert "Set up the Web Connector login" in text
+    add_url = f"/admin/qbd/qbdcompany/add/?connection={connection.pk}"
+    assert add_url.replace("&", "&amp;") in text or add_url in text
+
+    response = admin_client.post(
+        "/admin/qbd/qbdcompany/add/",
+        {
+            "connection": connection.pk,
+            "username": "fresh",
+            "company_file": r"C:\Books\Fresh.QBW",
+            "poll_minutes": 5,
+            "new_password": PASSWORD,
+            "sessions-TOTAL_FORMS": "0",
+            "sessions-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 302
+    connection.refresh_from_db()
+    assert connection.status == Connection.Status.CONNECTED
+    page = admin_client.get(f"/admin/connectors/connection/{connection.pk}/change/").content
+    assert b"Download .qwc" in page and b"Web Connector login and sessions" in page
