@@ -204,13 +204,18 @@ class ConnectionAdmin(admin.ModelAdmin):
         return mask_secret(obj.refresh_token)
 
     def get_fieldsets(self, request: HttpRequest, obj: Connection | None = None):
-        """A system without OAuth (QuickBooks Desktop) has no app credentials nor granted
-        access to show."""
+        """A system without OAuth (QuickBooks Desktop) has no app credentials, granted access,
+        API overrides or region to show."""
         fieldsets = super().get_fieldsets(request, obj)
-        if obj is not None and system_spec(obj.system).oauth is None:
-            oauth_only = {"App credentials", "Granted access"}
-            return [(name, options) for name, options in fieldsets if name not in oauth_only]
-        return fieldsets
+        if obj is None or system_spec(obj.system).oauth is not None:
+            return fieldsets
+        api_only = {"App credentials", "Granted access", "Advanced"}
+        regional = {"environment", "data_centre"}
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f not in regional]})
+            for name, options in fieldsets
+            if name not in api_only
+        ]
 
     def get_urls(self):
         return [

@@ -92,6 +92,7 @@ class QbwcSession(models.Model):
     class Meta:
         ordering = ["-started_at"]
         indexes = [models.Index(fields=["company", "status"], name="qbwcsession_company_status")]
+        verbose_name = "Web Connector session"
 
     def __str__(self) -> str:
         return f"{self.company or self.username} at {self.started_at:%Y-%m-%d %H:%M}"
