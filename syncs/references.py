@@ -79,6 +79,9 @@ class LineItems:
     # Instead of a subform: the target's related list the lines' products are related through
     # (a Deal's Products), after the record is written.
     related_list: str = ""
+    # Lines inside groups of lines (QuickBooks Desktop's item groups): (the groups' path, the
+    # path of each group's own lines).
+    groups: tuple[str, str] | None = None
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> LineItems:
@@ -100,15 +103,22 @@ class LineItems:
             reference=Reference.parse(raw["reference"]),
             fields=tuple(fields),
             related_list=str(raw.get("related_list", "")),
+            groups=(str(raw["groups"]["path"]), str(raw["groups"]["lines"]))
+            if raw.get("groups")
+            else None,
         )
 
     def lines(self, data: Any) -> list[dict[str, Any]]:
         found = mapping_get(data, self.path)
-        if not isinstance(found, list):
-            return []
+        lines = list(found) if isinstance(found, list) else []
+        if self.groups is not None:
+            groups = mapping_get(data, self.groups[0])
+            for group in groups if isinstance(groups, list) else []:
+                inner = mapping_get(group, self.groups[1]) if isinstance(group, dict) else None
+                lines.extend(inner if isinstance(inner, list) else [])
         return [
             line
-            for line in found
+            for line in lines
             if isinstance(line, dict)
             and (not self.detail_types or line.get("DetailType") in self.detail_types)
         ]

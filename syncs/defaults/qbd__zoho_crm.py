@@ -67,7 +67,7 @@ QBD_ITEM_TO_CRM_PRODUCTS = (
 # An invoice is a Deal the sales team already works in: won once paid, closed lost when the
 # invoice is voided or deleted. Its lines' items are related to the Deal through the Deals' Products
 # related list (each item synced first, by the Item -> Products flow); `lookup_field` names
-# the Product in errors. Lines inside an item group (InvoiceLineGroupRet) are not read yet.
+# the Product in errors. The lines of an item group (InvoiceLineGroupRet) count one by one.
 QBD_INVOICE_TO_CRM_DEALS = (
     rule("RefNumber", "Deal_Name", required=True, fallback_paths=["TxnID"]),
     # `_state` is the QuickBooks Desktop adapter's reading of the invoice: open, paid or voided.
@@ -113,6 +113,7 @@ FLOWS = {
                     "lookup_field": "Product_Name",
                 },
                 "related_list": "Products",
+                "groups": {"path": "InvoiceLineGroupRet", "lines": "InvoiceLineRet"},
             },
             "on_source_deleted": {"Stage": "Closed Lost"},
         },

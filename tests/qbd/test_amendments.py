@@ -241,3 +241,30 @@ def test_an_account_deleted_in_the_crm_makes_the_customer_inactive_in_quickbooks
     assert not CrmRecord.objects.filter(
         org=crm_org, module="Accounts", deleted_at__isnull=True
     ).exists()
+
+
+class StaleBothChanged(StaleOnce):
+    """Someone changed the same phone in QuickBooks meanwhile."""
+
+    def __call__(self, request: etree._Element) -> str:
+        if request.tag == "CustomerQueryRq" and request.find("ListID") is not None:
+            return rs(request, customer_ret(1, edit="5", phone="650-555-4242"))
+        return super().__call__(request)
+
+
+def test_a_field_changed_on_both_sides_keeps_the_system_of_truths_value(client, crm, crm_org):
+    company, flow, link = linked(client, crm, crm_org)
+    assert flow.system_of_truth == SyncFlow.SystemOfTruth.SOURCE  # QuickBooks
+    zoho_sandbox.crm_record_update(
+        org=crm_org, module="Accounts", record_id=link.target_id, data={"Phone": "6505559999"}
+    )
+    crm_event(crm, link.target_id)
+
+    sent = session_run(client, company, StaleBothChanged())
+
+    mods = [r for r in sent if r.tag == "CustomerModRq"]
+    assert len(mods) == 1, "QuickBooks' phone stands: nothing is left to re-apply"
+    link.refresh_from_db()
+    assert link.source_version == "5"
+    assert not OutboxWrite.objects.exclude(status="done").exists()
+    assert not SyncError.objects.exists()

@@ -284,3 +284,51 @@ def test_a_voided_invoice_closes_its_deal_lost(client, crm, crm_org):
 
     deal.refresh_from_db()
     assert (deal.data["Stage"], deal.data["Amount"]) == ("Closed Lost", 0)
+
+
+def test_the_lines_of_an_item_group_are_related_to_the_deal_one_by_one(client, crm, crm_org):
+    from syncs.services import flow_create_with_defaults
+    from tests.qbd.wc import rs, session_run
+
+    company = company_make()
+    customers_flow(company, crm)
+    for source, target in (("Invoice", "Deals"), ("Item", "Products")):
+        flow_create_with_defaults(
+            name=f"Desktop {source}",
+            source=company.connection,
+            target=crm,
+            source_entity=source,
+            target_entity=target,
+        )
+    second_item = ITEM.replace("80000010", "80000012").replace("Design", "Planting")
+    grouped = INVOICE.replace(
+        "</InvoiceRet>",
+        "<InvoiceLineGroupRet><TxnLineID>1C-1</TxnLineID><ItemGroupRef>"
+        "<ListID>80000013-1700000000</ListID><FullName>Garden kit</FullName></ItemGroupRef>"
+        "<InvoiceLineRet><TxnLineID>1C-2</TxnLineID><ItemRef>"
+        "<ListID>80000012-1700000000</ListID><FullName>Planting</FullName></ItemRef>"
+        "<Amount>10.00</Amount></InvoiceLineRet></InvoiceLineGroupRet></InvoiceRet>",
+    )
+    answers = {
+        "CustomerQueryRq": customer_ret(1),
+        "ItemQueryRq": ITEM + second_item,
+        "InvoiceQueryRq": grouped,
+    }
+
+    def quickbooks(request):
+        found = answers.pop(request.tag, "")
+        return rs(request, found, status=0 if found else 1)
+
+    session_run(client, company, quickbooks)
+    inbox_drain()
+
+    (deal,) = CrmRecord.objects.filter(org=crm_org, module="Deals")
+    related = CrmRelation.objects.filter(record_id=deal.record_id).values_list(
+        "related_id", flat=True
+    )
+    names = set(
+        CrmRecord.objects.filter(record_id__in=list(related)).values_list(
+            "data__Product_Name", flat=True
+        )
+    )
+    assert names == {"Design", "Planting"}
