@@ -5,6 +5,7 @@ Reference: https://www.zoho.com/books/api/v3/introduction/
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 # Zoho Books allows 100 requests a minute per organization.
 CALLS_PER_MINUTE = 90
+PAGE_SIZE = 200  # the most a Books listing gives per page
 THROTTLE_PAUSE = 60.0  # the limit is per minute; Zoho sends no Retry-After
 AUTH_CODES = {"14", "57"}
 
@@ -79,6 +81,31 @@ class ZohoBooksClient:
         if path != "organizations":
             params = {"organization_id": self.connection.organization_id, **params}
         return self.api.request("GET", f"{self.base_url}/{path}", params=params).json()
+
+    def send(
+        self, method: str, path: str, body: dict[str, Any] | None = None, *, retry_safe: bool
+    ) -> dict[str, Any]:
+        """A write to the organization: `code` 0 comes back as the body, anything else as the
+        vendor's own error."""
+        params = {"organization_id": self.connection.organization_id}
+        response = self.api.request(
+            method, f"{self.base_url}/{path}", params=params, json=body, retry_safe=retry_safe
+        )
+        return response.json()
+
+    def pages(self, path: str, key: str, **params: Any) -> Iterator[list[dict[str, Any]]]:
+        """Every page of a listing, 200 a page, while `page_context.has_more_page`.
+
+        Reference: https://www.zoho.com/books/api/v3/pagination/"""
+        page = int(params.pop("page", 1))
+        while True:
+            body = self.get(path, page=page, per_page=PAGE_SIZE, **params)
+            rows = body.get(key) or []
+            if rows:
+                yield rows
+            if not (body.get("page_context") or {}).get("has_more_page"):
+                return
+            page += 1
 
     def organizations(self) -> list[BooksOrganization]:
         """Reference: https://www.zoho.com/books/api/v3/organizations/#list-organizations"""

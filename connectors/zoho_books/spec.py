@@ -5,6 +5,7 @@ from __future__ import annotations
 from connectors.base.spec import Delivery, SystemSpec
 from connectors.oauth_providers import ZohoOAuth
 from connectors.vendor_hosts import ZOHO_HOSTS
+from connectors.zoho_books.adapter import ZohoBooksAdapter
 from connectors.zoho_books.client import ZohoBooksClient
 from connectors.zoho_books.errors import RULES
 from connectors.zoho_books.organizations import books_organization_after_connect
@@ -19,6 +20,8 @@ SPEC = SystemSpec(
     error_rules=RULES,
     oauth=ZohoOAuth(SCOPES),
     client=ZohoBooksClient,
+    adapter=ZohoBooksAdapter,
+    id_paths=frozenset({"contact_id", "invoice_id", "payment_id"}),
     after_connect=books_organization_after_connect,
     region=lambda connection: connection.get_data_centre_display(),
     awaits_choice=lambda connection: bool(

@@ -13,6 +13,7 @@ import pytest
 from connectors.base.adapter import Adapter
 from connectors.models import Connection
 from connectors.registry import adapter_for
+from connectors.sandbox.connect import sandbox_connection_create
 from connectors.sandbox.qbo import services as qbo_sandbox
 from connectors.sandbox.zoho import services as zoho_sandbox
 
@@ -78,8 +79,39 @@ def _crm_case(connection: Connection, org: Any) -> Case:
     )
 
 
-@pytest.fixture(params=["qbo", "zoho_crm"])
+def _books_case(base_url: str) -> Case:
+    org = zoho_sandbox.books_org_create(name="Zylker Books")
+    connection = sandbox_connection_create(
+        system=Connection.System.ZOHO_BOOKS,
+        name="Sandbox Zoho Books",
+        base_url=base_url,
+        organization_id=org.organization_id,
+    )
+
+    def seed(name: str) -> str:
+        return str(
+            zoho_sandbox.books_contact_create(org=org, data={"contact_name": name}).record_id
+        )
+
+    return Case(
+        system="zoho_books",
+        adapter=adapter_for(connection),
+        entity="Contact",
+        name_field="contact_name",
+        seed=seed,
+        payload=lambda name: {"contact_name": name, "company_name": f"{name} Ltd"},
+        invalid={"company_name": "No contact name"},  # contact_name is mandatory
+        vendor_delete=lambda record_id: zoho_sandbox.books_contact_delete(
+            org=org, contact_id=int(record_id)
+        ),
+        version_is_second=True,
+    )
+
+
+@pytest.fixture(params=["qbo", "zoho_crm", "zoho_books"])
 def case(request: pytest.FixtureRequest) -> Case:
     if request.param == "qbo":
         return _qbo_case(request.getfixturevalue("qbo"), request.getfixturevalue("qbo_company"))
+    if request.param == "zoho_books":
+        return _books_case(request.getfixturevalue("base_url"))
     return _crm_case(request.getfixturevalue("crm"), request.getfixturevalue("crm_org"))

@@ -103,6 +103,14 @@ def _contact_write(
     )
 
 
+def contact_mark(*, org: BooksOrganization, contact_id: int, active: bool) -> BooksRecord:
+    """Mark a contact active or inactive (Books keeps an inactive one, out of new
+    transactions); fires the contact webhooks like any other change."""
+    record = record_get(org, Entity.CONTACT, contact_id)
+    record.data = {**record.data, "status": "active" if active else "inactive"}
+    return contact_save(org=org, data={}, record=record)
+
+
 def contact_delete(*, org: BooksOrganization, contact_id: int) -> None:
     """Delete a contact that has no transactions; fires the `deleted` webhooks."""
     record = record_get(org, Entity.CONTACT, contact_id)

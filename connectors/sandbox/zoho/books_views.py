@@ -168,6 +168,21 @@ def contact_view(request: HttpRequest, org: BooksOrganization, contact_id: int) 
     return books_answer(contact=contact_render(org, record))
 
 
+@books_endpoint("contacts")
+def contact_status_view(
+    request: HttpRequest, org: BooksOrganization, contact_id: int, state: str
+) -> HttpResponse:
+    """Mark a contact active or inactive (POST).
+
+    Reference: https://www.zoho.com/books/api/v3/contacts/#mark-as-inactive"""
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    if state not in ("active", "inactive"):
+        return books_refusal(5, "Invalid URL Passed", 404)
+    services.books_contact_mark(org=org, contact_id=contact_id, active=state == "active")
+    return books_answer(message=f"The contact has been marked as {state}.")
+
+
 @books_endpoint("invoices")
 def invoices_view(request: HttpRequest, org: BooksOrganization) -> HttpResponse:
     """List invoices (filters include `last_modified_time` and `customer_id`) or create one.

@@ -262,6 +262,10 @@ def books_contact_update(
     return books_contacts.contact_save(org=org, data=data, record=record)
 
 
+def books_contact_mark(*, org: BooksOrganization, contact_id: int, active: bool) -> BooksRecord:
+    return books_contacts.contact_mark(org=org, contact_id=contact_id, active=active)
+
+
 def books_contact_delete(*, org: BooksOrganization, contact_id: int) -> None:
     books_contacts.contact_delete(org=org, contact_id=contact_id)
 

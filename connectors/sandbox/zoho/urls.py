@@ -32,6 +32,7 @@ urlpatterns = [
     path(f"{books}/organizations", books_views.organizations_view),
     path(f"{books}/contacts", books_views.contacts_view),
     path(f"{books}/contacts/<int:contact_id>", books_views.contact_view),
+    path(f"{books}/contacts/<int:contact_id>/<str:state>", books_views.contact_status_view),
     path(f"{books}/invoices", books_views.invoices_view),
     path(f"{books}/invoices/<int:invoice_id>", books_views.invoice_view),
     path(f"{books}/customerpayments", books_views.payments_view),
