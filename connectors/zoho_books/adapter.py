@@ -1,11 +1,11 @@
-"""Zoho Books in the engine's terms: contacts (customers, with their contact persons), invoices
-(with their line items) and customer payments, read 200 a page (`page` / `per_page` while
+"""Zoho Books in the engine's terms: contacts (customers, with their contact persons), items,
+invoices (with their line items) and customer payments, read 200 a page (`page` / `per_page` while
 `has_more_page`), every call naming the organization.
 
 A record's version is its `last_modified_time`. Books filters invoices and payments by it but
 not contacts: a contacts reader sorts by it, newest first, and stops at its watermark. A record
 is fetched by id one call each (the list's entries lack the contact persons and addresses the
-mappings read).
+mappings read). Books filters neither contacts nor items by modification time.
 
 Reference: https://www.zoho.com/books/api/v3/
 """
@@ -47,6 +47,15 @@ KINDS = {
         filters_modified=False,
         filters=("contact_name", "email", "zcrm_account_id", "zcrm_contact_id"),
     ),
+    "Item": Kind(
+        "items",
+        "items",
+        "item",
+        "item_id",
+        "name",
+        filters_modified=False,
+        filters=("name", "sku", "zcrm_product_id"),
+    ),
     "Invoice": Kind(
         "invoices",
         "invoices",
@@ -85,6 +94,18 @@ CONTACT_FIELDS = (
 )
 
 
+ITEM_FIELDS = (
+    FieldSpec("name", mandatory=True, length=100),
+    FieldSpec("rate", "currency"),
+    FieldSpec("description", "textarea", length=2000),
+    FieldSpec("sku", length=100),
+    FieldSpec("unit", length=100),
+    FieldSpec("product_type", "picklist", picklist_values=("goods", "service", "digital_service")),
+    FieldSpec("zcrm_product_id", length=50),
+)
+SCHEMAS = {"Contact": CONTACT_FIELDS, "Item": ITEM_FIELDS}
+
+
 def books_time(moment: datetime) -> str:
     """A time as Books writes them: `2026-12-08T10:00:00+0000`."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -115,7 +136,7 @@ class ZohoBooksAdapter:
             return KINDS[entity]
         except KeyError:
             raise NotFound(
-                f"Zoho Books has no {entity} here (Contact, Invoice, CustomerPayment).",
+                f"Zoho Books has no {entity} here ({', '.join(KINDS)}).",
                 system=self.system,
             ) from None
 
@@ -235,7 +256,8 @@ class ZohoBooksAdapter:
         return ""
 
     def deactivate(self, entity: str, record_id: str) -> WriteOutcome:
-        """Reference: https://www.zoho.com/books/api/v3/contacts/#mark-as-inactive"""
+        """Reference: https://www.zoho.com/books/api/v3/contacts/#mark-as-inactive (items:
+        /items/{id}/inactive)"""
         kind = self._kind(entity)
         try:
             self.client.send("POST", f"{kind.path}/{record_id}/inactive", retry_safe=True)
@@ -246,8 +268,7 @@ class ZohoBooksAdapter:
         return WriteOutcome(key=record_id, ok=True, target_id=record_id, action="update")
 
     def schema(self, entity: str) -> TargetSchema:
-        fields = CONTACT_FIELDS if entity == "Contact" else ()
-        return TargetSchema.of(f"Zoho Books {entity}", list(fields))
+        return TargetSchema.of(f"Zoho Books {entity}", list(SCHEMAS.get(entity, ())))
 
     def ping(self) -> str:
         return self.client.ping()

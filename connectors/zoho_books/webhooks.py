@@ -26,12 +26,13 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
 SIGNATURE_HEADER = "X-Zoho-Webhook-Signature"
-# The body's one key -> (the entity as the Books API names it, the record's id field).
+# The body's one key -> (the entity as the Books adapter names it, the record's id field).
 PAYLOADS = {
-    "contact": ("contacts", "contact_id"),
-    "invoice": ("invoices", "invoice_id"),
-    "payment": ("customerpayments", "payment_id"),
-    "customerpayment": ("customerpayments", "payment_id"),
+    "contact": ("Contact", "contact_id"),
+    "item": ("Item", "item_id"),
+    "invoice": ("Invoice", "invoice_id"),
+    "payment": ("CustomerPayment", "payment_id"),
+    "customerpayment": ("CustomerPayment", "payment_id"),
 }
 EVENTS = {"created": "create", "updated": "update", "deleted": "delete"}
 
@@ -71,7 +72,7 @@ def _record(key: str, data: Any) -> tuple[str, Record]:
         modified_at=_modified(version),
         deleted=False,
         data=data,
-        name=str(data.get("contact_name") or data.get(f"{key}_number") or ""),
+        name=str(data.get("contact_name") or data.get(f"{key}_number") or data.get("name") or ""),
         active=str(data.get("status", "active")) != "inactive",
     )
     return entity, record
@@ -106,7 +107,7 @@ def receive(request: HttpRequest) -> list[Inbound]:
         raise Refused(f"malformed delivery: {exc}") from exc
     keys = [key for key in body if key in PAYLOADS] if isinstance(body, dict) else []
     if len(keys) != 1:
-        raise Refused("malformed delivery: expected one contact, invoice or payment")
+        raise Refused("malformed delivery: expected one contact, item, invoice or payment")
     entity, record = _record(keys[0], body[keys[0]])
     operation = EVENTS.get(request.GET.get("event", ""), "unknown")
     if operation == "delete":

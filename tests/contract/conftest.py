@@ -79,7 +79,7 @@ def _crm_case(connection: Connection, org: Any) -> Case:
     )
 
 
-def _books_case(base_url: str) -> Case:
+def _books(base_url: str) -> tuple[Any, Connection]:
     org = zoho_sandbox.books_org_create(name="Zylker Books")
     connection = sandbox_connection_create(
         system=Connection.System.ZOHO_BOOKS,
@@ -87,6 +87,32 @@ def _books_case(base_url: str) -> Case:
         base_url=base_url,
         organization_id=org.organization_id,
     )
+    return org, connection
+
+
+def _books_item_case(base_url: str) -> Case:
+    org, connection = _books(base_url)
+
+    def seed(name: str) -> str:
+        return str(zoho_sandbox.books_item_create(org=org, data={"name": name}).record_id)
+
+    return Case(
+        system="zoho_books",
+        adapter=adapter_for(connection),
+        entity="Item",
+        name_field="name",
+        seed=seed,
+        payload=lambda name: {"name": name, "rate": 75, "description": "Design work"},
+        invalid={"rate": 10},  # no name: mandatory
+        vendor_delete=lambda record_id: zoho_sandbox.books_item_mark(
+            org=org, item_id=int(record_id), active=False
+        ),  # Books keeps a used item; it is marked inactive
+        version_is_second=True,
+    )
+
+
+def _books_case(base_url: str) -> Case:
+    org, connection = _books(base_url)
 
     def seed(name: str) -> str:
         return str(
@@ -108,10 +134,12 @@ def _books_case(base_url: str) -> Case:
     )
 
 
-@pytest.fixture(params=["qbo", "zoho_crm", "zoho_books"])
+@pytest.fixture(params=["qbo", "zoho_crm", "zoho_books", "zoho_books_item"])
 def case(request: pytest.FixtureRequest) -> Case:
     if request.param == "qbo":
         return _qbo_case(request.getfixturevalue("qbo"), request.getfixturevalue("qbo_company"))
     if request.param == "zoho_books":
         return _books_case(request.getfixturevalue("base_url"))
+    if request.param == "zoho_books_item":
+        return _books_item_case(request.getfixturevalue("base_url"))
     return _crm_case(request.getfixturevalue("crm"), request.getfixturevalue("crm_org"))

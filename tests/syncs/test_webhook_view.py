@@ -58,7 +58,7 @@ def test_a_books_delivery_is_kept_with_its_record(client, books):
     event = ChangeEvent.objects.get()
     assert (event.connection, event.entity, event.external_id, event.operation) == (
         books,
-        "contacts",
+        "Contact",
         CONTACT["contact_id"],
         "update",
     )

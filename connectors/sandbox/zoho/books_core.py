@@ -19,11 +19,13 @@ from connectors.sandbox.zoho.models import BooksOrganization, BooksRecord
 Entity = BooksRecord.Entity
 ID_KEYS: dict[str, str] = {
     Entity.CONTACT: "contact_id",
+    Entity.ITEM: "item_id",
     Entity.INVOICE: "invoice_id",
     Entity.PAYMENT: "payment_id",
 }
 NAMES: dict[str, str] = {
     Entity.CONTACT: "Contact",
+    Entity.ITEM: "Item",
     Entity.INVOICE: "Invoice",
     Entity.PAYMENT: "Payment",
 }

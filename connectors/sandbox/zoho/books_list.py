@@ -1,7 +1,7 @@
-"""Listing Books contacts, invoices and payments: filters, sort and `page_context` paging
+"""Listing Books contacts, items, invoices and payments: filters, sort and `page_context` paging
 (`page`, `per_page` at most 200, loop while `has_more_page`).
 
-Books has no modified-since filter on contacts: incremental readers sort by
+Books has no modified-since filter on contacts and items: incremental readers sort by
 `last_modified_time` descending and stop at their watermark. Invoices and payments take
 `last_modified_time` (records modified at or after it).
 
@@ -22,6 +22,7 @@ PER_PAGE_MAX = 200
 SORT_COLUMNS: dict[str, tuple[str, ...]] = {
     Entity.CONTACT: ("contact_name", "company_name", "first_name", "last_name", "email",
                      "created_time", "last_modified_time"),
+    Entity.ITEM: ("name", "rate", "created_time", "last_modified_time"),
     Entity.INVOICE: ("created_time", "date", "due_date", "invoice_number", "customer_name",
                      "total", "balance", "last_modified_time"),
     Entity.PAYMENT: ("created_time", "date", "amount", "customer_name", "payment_number",
@@ -29,16 +30,18 @@ SORT_COLUMNS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 DEFAULT_SORT: dict[str, tuple[str, str]] = {
     Entity.CONTACT: ("contact_name", "A"),
+    Entity.ITEM: ("name", "A"),
     Entity.INVOICE: ("created_time", "D"),
     Entity.PAYMENT: ("created_time", "D"),
 }
 EXACT_FILTERS: dict[str, tuple[str, ...]] = {
     Entity.CONTACT: ("contact_type", "email", "contact_name", "zcrm_account_id", "zcrm_contact_id"),
+    Entity.ITEM: ("name", "sku", "zcrm_product_id"),
     Entity.INVOICE: ("status", "invoice_number", "zcrm_potential_id"),
     Entity.PAYMENT: ("payment_mode",),
 }
 STATUS_FILTERS = {"Status.All": None, "Status.Active": "active", "Status.Inactive": "inactive"}
-SEARCHED = ("contact_name", "company_name", "email", "invoice_number", "customer_name")
+SEARCHED = ("contact_name", "company_name", "email", "invoice_number", "customer_name", "name")
 
 
 @dataclass
@@ -57,7 +60,10 @@ def records_list(*, org: BooksOrganization, entity: str, params: QueryDict) -> L
     rows = BooksRecord.objects.filter(org=org, entity=entity).order_by("pk")
     if customer_id := params.get("customer_id"):
         rows = rows.filter(customer_id=_digits(customer_id, "customer_id"))
-    if (modified := params.get("last_modified_time")) and entity != Entity.CONTACT:
+    if (modified := params.get("last_modified_time")) and entity not in (
+        Entity.CONTACT,
+        Entity.ITEM,
+    ):
         since = parse_time(modified)
         if since is None:
             raise invalid("last_modified_time")

@@ -183,6 +183,49 @@ def contact_status_view(
     return books_answer(message=f"The contact has been marked as {state}.")
 
 
+@books_endpoint("items")
+def items_view(request: HttpRequest, org: BooksOrganization) -> HttpResponse:
+    """List items (GET) or create one (POST).
+
+    Reference: https://www.zoho.com/books/api/v3/items/#list-items"""
+    if request.method == "POST":
+        record = services.books_item_create(org=org, data=_body(request))
+        return books_answer(201, "The item has been added.", item=stamped(record))
+    if request.method != "GET":
+        return HttpResponse(status=405)
+    listing = records_list(org=org, entity=Entity.ITEM, params=request.GET)
+    items = [stamped(record) for record in listing.records]
+    return books_answer(items=items, page_context=listing.page_context)
+
+
+@books_endpoint("items")
+def item_view(request: HttpRequest, org: BooksOrganization, item_id: int) -> HttpResponse:
+    """Get or update one item.
+
+    Reference: https://www.zoho.com/books/api/v3/items/#retrieve-an-item"""
+    if request.method == "PUT":
+        record = services.books_item_update(org=org, item_id=item_id, data=_body(request))
+        return books_answer(message="The item details have been saved.", item=stamped(record))
+    if request.method != "GET":
+        return HttpResponse(status=405)
+    return books_answer(item=stamped(record_get(org, Entity.ITEM, item_id)))
+
+
+@books_endpoint("items")
+def item_status_view(
+    request: HttpRequest, org: BooksOrganization, item_id: int, state: str
+) -> HttpResponse:
+    """Mark an item active or inactive (POST).
+
+    Reference: https://www.zoho.com/books/api/v3/items/#mark-as-inactive"""
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    if state not in ("active", "inactive"):
+        return books_refusal(5, "Invalid URL Passed", 404)
+    services.books_item_mark(org=org, item_id=item_id, active=state == "active")
+    return books_answer(message=f"The item has been marked as {state}.")
+
+
 @books_endpoint("invoices")
 def invoices_view(request: HttpRequest, org: BooksOrganization) -> HttpResponse:
     """List invoices (filters include `last_modified_time` and `customer_id`) or create one.

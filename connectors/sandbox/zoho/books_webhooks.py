@@ -36,6 +36,7 @@ from connectors.sandbox.zoho.models import BooksOrganization, BooksRecord, Books
 Entity = BooksRecord.Entity
 ENTITIES = {
     "contact": Entity.CONTACT,
+    "item": Entity.ITEM,
     "invoice": Entity.INVOICE,
     "customerpayment": Entity.PAYMENT,
     "customer_payment": Entity.PAYMENT,
@@ -43,11 +44,13 @@ ENTITIES = {
 }
 ENTITY_NAMES: dict[str, str] = {
     Entity.CONTACT: "contact",
+    Entity.ITEM: "item",
     Entity.INVOICE: "invoice",
     Entity.PAYMENT: "customerpayment",
 }
 PAYLOAD_KEYS: dict[str, str] = {
     Entity.CONTACT: "contact",
+    Entity.ITEM: "item",
     Entity.INVOICE: "invoice",
     Entity.PAYMENT: "payment",
 }

@@ -183,10 +183,11 @@ class BooksOrganization(models.Model):
 
 
 class BooksRecord(models.Model):
-    """A contact, invoice or customer payment, kept as the JSON Books returns for it."""
+    """A contact, item, invoice or customer payment, kept as the JSON Books returns for it."""
 
     class Entity(models.TextChoices):
         CONTACT = "contact", "Contact"
+        ITEM = "item", "Item"
         INVOICE = "invoice", "Invoice"
         PAYMENT = "payment", "Customer payment"
 

@@ -10,7 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from connectors.sandbox.zoho import accounts, books_contacts, books_sales, books_webhooks
+from connectors.sandbox.zoho import (
+    accounts,
+    books_contacts,
+    books_items,
+    books_sales,
+    books_webhooks,
+)
 from connectors.sandbox.zoho.books_core import (
     BooksError,
     Entity,
@@ -264,6 +270,19 @@ def books_contact_update(
 
 def books_contact_mark(*, org: BooksOrganization, contact_id: int, active: bool) -> BooksRecord:
     return books_contacts.contact_mark(org=org, contact_id=contact_id, active=active)
+
+
+def books_item_create(*, org: BooksOrganization, data: dict[str, Any]) -> BooksRecord:
+    return books_items.item_save(org=org, data=data)
+
+
+def books_item_update(*, org: BooksOrganization, item_id: int, data: dict[str, Any]) -> BooksRecord:
+    record = record_get(org, Entity.ITEM, item_id)
+    return books_items.item_save(org=org, data=data, record=record)
+
+
+def books_item_mark(*, org: BooksOrganization, item_id: int, active: bool) -> BooksRecord:
+    return books_items.item_mark(org=org, item_id=item_id, active=active)
 
 
 def books_contact_delete(*, org: BooksOrganization, contact_id: int) -> None:
