@@ -208,3 +208,8 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = PUBLIC_BASE_URL.startswith("https://")
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Behind a proxy that terminates TLS and says so in X-Forwarded-Proto: requests count as https
+# (the WSDL at /qbwc/?wsdl then names an https address).
+if env.bool("BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

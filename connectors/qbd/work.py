@@ -79,7 +79,14 @@ def plan(company: QbdCompany) -> dict[str, Any]:
 def _position() -> dict[str, Any]:
     """Where a step is: its iterator, how many records it has read and how many QuickBooks
     says remain, and the newest modification time it has seen."""
-    return {"iterator_id": "", "read": 0, "remaining": None, "high": "", "in_flight": []}
+    return {
+        "iterator_id": "",
+        "read": 0,
+        "remaining": None,
+        "high": "",
+        "in_flight": [],
+        "restarts": 0,
+    }
 
 
 def _step(work: dict[str, Any]) -> dict[str, str] | None:
