@@ -17,6 +17,7 @@ from connectors.base.exceptions import ConnectorError
 from connectors.base.hosts import override_problem
 from connectors.models import Connection
 from connectors.oauth import redirect_uri
+from connectors.quota import calls_today
 from connectors.registry import system_spec
 from connectors.services import connection_test, mask_secret
 
@@ -74,6 +75,7 @@ class ConnectionForm(forms.ModelForm):
             "webhook_secret",
             "api_base_url",
             "oauth_base_url",
+            "daily_call_cap",
         ]
 
     def clean(self) -> dict:
@@ -122,6 +124,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "last_ok_at",
         "last_error",
         "api_call_count",
+        "calls_today",
         "created_at",
         "updated_at",
     ]
@@ -158,10 +161,28 @@ class ConnectionAdmin(admin.ModelAdmin):
         ),
         (
             "Health",
-            {"fields": ["last_ok_at", "last_error", "api_call_count", "created_at", "updated_at"]},
+            {
+                "fields": [
+                    "last_ok_at",
+                    "last_error",
+                    "api_call_count",
+                    "calls_today",
+                    "daily_call_cap",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
         ),
         ("Advanced", {"classes": ["collapse"], "fields": ["api_base_url", "oauth_base_url"]}),
     ]
+
+    @admin.display(description="API calls today (UTC)")
+    def calls_today(self, obj: Connection) -> str:
+        used = calls_today(obj)
+        if not obj.daily_call_cap:
+            return f"{used}"
+        share = used / obj.daily_call_cap
+        return f"{used} of {obj.daily_call_cap} ({share:.0%})"
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Connection) -> str:

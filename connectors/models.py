@@ -105,6 +105,14 @@ class Connection(models.Model):
     last_ok_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     api_call_count = models.BigIntegerField(default=0)
+    daily_call_cap = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=(
+            "The vendor plan's API calls a day, counted by every worker together (Zoho Books: "
+            "1000, 2000, 5000 or 10000). Reached, calls wait for the next day (UTC)."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -189,3 +197,28 @@ class WebhookChannel(models.Model):
 
     def expires_soon(self, within: timedelta = timedelta(days=2)) -> bool:
         return self.expires_at is None or self.expires_at <= timezone.now() + within
+
+
+class CallWindow(models.Model):
+    """The calls made to one connection in one minute or one day, counted by every worker and
+    machine together (a conditional UPDATE takes each call), so a vendor's per-minute limit and
+    daily cap hold however many workers run."""
+
+    class Period(models.TextChoices):
+        MINUTE = "minute", "Minute"
+        DAY = "day", "Day (UTC)"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="calls")
+    period = models.CharField(max_length=6, choices=Period.choices)
+    start = models.BigIntegerField(help_text="The minute or day number since the epoch.")
+    used = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "period", "start"], name="callwindow_unique_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection_id} {self.period} {self.start}: {self.used}"

@@ -100,6 +100,36 @@ def token_provider_set(provider: TokenProvider) -> None:
     _default_tokens[:] = [provider]
 
 
+class CallBudget(Protocol):
+    def __call__(self, connection: Any, *, per_minute: int, now: float) -> float:
+        """0 when a call to `connection` may go now, counted; else the seconds until the next
+        minute, when this minute's `per_minute` calls are spent. Raises RateLimited when the
+        connection's daily cap is reached."""
+        ...
+
+
+def cache_budget(connection: Any, *, per_minute: int, now: float) -> float:
+    """A minute's calls counted in the cache: shared by every worker when it is Redis."""
+    minute = int(now // 60)
+    key = f"connectors:calls:{connection.pk}:{minute}"
+    while True:
+        cache.add(key, 0, timeout=120)
+        try:
+            used = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            continue
+        return 0.0 if used <= per_minute else max(0.05, (minute + 1) * 60 - now)
+
+
+# The budget every session counts its calls against: the cache's until `connectors.apps`
+# registers the shared one (the database, or Redis when configured).
+_budget: list[CallBudget] = [cache_budget]
+
+
+def call_budget_set(budget: CallBudget) -> None:
+    _budget[:] = [budget]
+
+
 _call_counter: ContextVar[Counter | None] = ContextVar("connector_call_counter", default=None)
 
 
@@ -329,19 +359,12 @@ class ApiSession:
             counter[self.connection.system] += 1
 
     def _throttle(self) -> None:
-        """Stay under the vendor's per-minute limit for this connection, across workers when
-        the cache is shared (Redis); wait for the next minute when the budget is spent."""
+        """Stay under the vendor's per-minute limit for this connection, counted across every
+        worker and machine (`call_budget_set`); wait for the next minute when it is spent."""
         if not self.calls_per_minute:
             return
         while True:
-            now = clock()
-            minute = int(now // 60)
-            key = f"connectors:calls:{self.connection.pk}:{minute}"
-            cache.add(key, 0, timeout=120)
-            try:
-                used = cache.incr(key)
-            except ValueError:  # expired between add and incr
-                continue
-            if used <= self.calls_per_minute:
+            wait = _budget[0](self.connection, per_minute=self.calls_per_minute, now=clock())
+            if not wait:
                 return
-            pause(max(0.05, (minute + 1) * 60 - now))
+            pause(wait)

@@ -80,7 +80,7 @@ def _open(ticket: str) -> QbwcSession | None:
     """The open session of `ticket`, locked for this call (inside the caller's transaction),
     its expiry slid forward; None if there is none or it has lapsed."""
     session = (
-        QbwcSession.objects.select_for_update()
+        QbwcSession.objects.select_for_update(of=("self",))
         .select_related("company__connection")
         .filter(ticket=ticket or None, status=Status.OPEN)
         .first()
