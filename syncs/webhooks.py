@@ -43,7 +43,9 @@ def _refuse(message: str, status: int) -> JsonResponse:
 
 @csrf_exempt
 @require_POST
-def webhook(request: HttpRequest, system: str) -> JsonResponse:
+def webhook(request: HttpRequest, system: str, connection: int | None = None) -> JsonResponse:
+    """`connection`, when the path names one, is the receiver's to read (from the request's
+    resolver match): a system that does not take it ignores it."""
     receive = _spec_at(system).webhooks
     assert receive is not None
     try:

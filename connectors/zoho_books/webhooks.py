@@ -80,15 +80,20 @@ def _record(key: str, data: Any) -> tuple[str, Record]:
 
 def receive(request: HttpRequest) -> list[Inbound]:
     """A delivery carries the whole record (`{"contact": {...}}`), so the engine does not read
-    it again. The webhook is registered with `?organization_id=` (and `&event=` when it listens
-    to one event), which names the connection; its secret must verify the signature, which
-    covers those parameters too."""
+    it again. The webhook's URL names the connection, as `/webhooks/zoho-books/<connection>/`
+    or with `?organization_id=` (and `&event=` when it listens to one event); its secret must
+    verify the signature, which covers the query parameters too."""
     organization_id = request.GET.get("organization_id", "").strip()
-    candidates = (
-        Connection.objects.filter(system="zoho_books", organization_id=organization_id)
-        if organization_id
-        else Connection.objects.none()
-    )
+    named = request.resolver_match.kwargs.get("connection") if request.resolver_match else None
+    candidates = Connection.objects.filter(system="zoho_books")
+    if named is not None:
+        candidates = candidates.filter(pk=named)
+        if organization_id:
+            candidates = candidates.filter(organization_id=organization_id)
+    elif organization_id:
+        candidates = candidates.filter(organization_id=organization_id)
+    else:
+        candidates = Connection.objects.none()
     signature = request.headers.get(SIGNATURE_HEADER, "")
     query = {key: request.GET[key] for key in request.GET}
     connection = next(

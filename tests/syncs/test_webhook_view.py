@@ -127,3 +127,36 @@ def test_the_old_addresses_are_the_same_view(client):
     assert reverse("webhook", kwargs={"system": "qbo"}) == "/webhooks/qbo/"
     assert reverse("webhook", kwargs={"system": "zoho-crm"}) == "/webhooks/zoho-crm/"
     assert client.get("/webhooks/zoho-books/").status_code == 405
+
+
+def deliver_to(client, path: str, body: str, *, secret: str = SECRET):
+    signature = webhook_signature(secret=secret, body=body, params=[])
+    return client.post(
+        path,
+        data=body,
+        content_type="application/json",
+        headers={"X-Zoho-Webhook-Signature": signature},
+    )
+
+
+def test_a_books_delivery_to_its_connections_own_path_is_kept(client, books):
+    url = reverse("webhook-connection", kwargs={"system": "zoho-books", "connection": books.pk})
+    assert url == f"/webhooks/zoho-books/{books.pk}/"
+
+    response = deliver_to(client, url, json.dumps({"contact": CONTACT}))
+
+    assert response.status_code == 200, response.content
+    event = ChangeEvent.objects.get()
+    assert (event.connection, event.entity) == (books, "Contact")
+
+
+def test_a_forged_delivery_to_a_connections_path_is_refused_and_nothing_kept(client, books):
+    other = connection_create(Connection.System.ZOHO_CRM, name="CRM")
+    body = json.dumps({"contact": CONTACT})
+
+    forged = deliver_to(client, f"/webhooks/zoho-books/{books.pk}/", body, secret="guessed")
+    elsewhere = deliver_to(client, f"/webhooks/zoho-books/{other.pk}/", body)
+    unknown = deliver_to(client, "/webhooks/zoho-books/999999/", body)
+
+    assert [r.status_code for r in (forged, elsewhere, unknown)] == [401, 401, 401]
+    assert not ChangeEvent.objects.exists()
