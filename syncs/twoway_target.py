@@ -11,14 +11,15 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from connectors.base.records import Record
+from connectors.base.records import Record, WriteOutcome
 from syncs.context import FlowContext, Planned, Sync
 from syncs.dependencies import references_prepare
 from syncs.errors import Classification
 from syncs.mapping import mapping_apply
-from syncs.models import AuditEntry, RecordLink
+from syncs.models import AuditEntry, OutboxWrite, RecordLink
 from syncs.outbox import (
     Entry,
+    Recorded,
     back_row,
     link_keep,
     outbox_done,
@@ -186,26 +187,18 @@ def _source_create(ctx: FlowContext, records: list[Record], forward: Sync) -> No
         queued.append(back_row(flow, record, mapped.payload, agreed=agreed))
     if not queued:
         return
-    rows = outbox_queue(queued)
-    outcomes = ctx.source.write(flow.source_entity, [write_item(r, keyed=True) for r in rows])
-    answered = [(row, o) for row, o in zip(rows, outcomes, strict=True) if not o.pending]
-    created = []
-    with transaction.atomic():
-        for row, outcome in answered:
-            recorded = outcome_record(flow, ctx.run, row, outcome)
-            ctx.counts += recorded.counts
-            if recorded.target_id:
-                created.append(
-                    Record(
-                        id=outcome.target_id,
-                        version=outcome.version,
-                        modified_at=None,
-                        deleted=False,
-                        data=outcome.data,
-                        name=row.source_name,
-                    )
-                )
-        outbox_done([row for row, _ in answered], [outcome for _, outcome in answered])
+    created = [
+        Record(
+            id=outcome.target_id,
+            version=outcome.version,
+            modified_at=None,
+            deleted=False,
+            data=outcome.data,
+            name=row.source_name,
+        )
+        for row, outcome, recorded in _back_send(ctx, queued, keyed=True)
+        if recorded.target_id
+    ]
     if created:
         forward(ctx, created)
 
@@ -271,10 +264,24 @@ def gone_at_target(ctx: FlowContext, ids: list[str]) -> None:
                 note=note,
             )
         )
+    _back_send(ctx, rows)
+
+
+def _back_send(
+    ctx: FlowContext, rows: list[OutboxWrite], *, keyed: bool = False
+) -> list[tuple[OutboxWrite, WriteOutcome, Recorded]]:
+    """Queue writes back to the source, hand them over, and record in one transaction what
+    it answered now (a pushed source answers later, through the outbox); the counts go on
+    `ctx.counts`. Returns the answered rows with what recording them did."""
     rows = outbox_queue(rows)
-    outcomes = ctx.source.write(flow.source_entity, [write_item(row) for row in rows])
+    items = [write_item(row, keyed=keyed) for row in rows]
+    outcomes = ctx.source.write(ctx.flow.source_entity, items)
     answered = [(row, o) for row, o in zip(rows, outcomes, strict=True) if not o.pending]
+    results = []
     with transaction.atomic():
         for row, outcome in answered:
-            ctx.counts += outcome_record(flow, ctx.run, row, outcome).counts
+            recorded = outcome_record(ctx.flow, ctx.run, row, outcome)
+            ctx.counts += recorded.counts
+            results.append((row, outcome, recorded))
         outbox_done([row for row, _ in answered], [outcome for _, outcome in answered])
+    return results

@@ -32,6 +32,21 @@ def customers_flow(company: QbdCompany, crm: Connection) -> SyncFlow:
     )
 
 
+def desktop_flows(company: QbdCompany, crm: Connection, *pairs: tuple[str, str]) -> list[SyncFlow]:
+    """The default flows of the (source entity, target entity) pairs, from the company file
+    into the CRM."""
+    return [
+        flow_create_with_defaults(
+            name=f"{company.connection.name} {source} to CRM {target}",
+            source=company.connection,
+            target=crm,
+            source_entity=source,
+            target_entity=target,
+        )
+        for source, target in pairs
+    ]
+
+
 @pytest.fixture
 def crm_connection(db) -> Connection:
     return Connection.objects.create(

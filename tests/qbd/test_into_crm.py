@@ -11,7 +11,7 @@ from connectors.sandbox.zoho import services as zoho_sandbox
 from connectors.sandbox.zoho.models import CrmRecord, CrmRelation
 from syncs.live import inbox_drain
 from syncs.models import RecordLink
-from tests.qbd.conftest import PASSWORD, company_make, customers_flow
+from tests.qbd.conftest import PASSWORD, company_make, customers_flow, desktop_flows
 from tests.qbd.wc import answer, call, customer_ret, hcp, requests_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -119,17 +119,10 @@ def test_a_customer_made_inactive_or_deleted_in_quickbooks_marks_its_account_ina
 
 
 def test_items_of_every_kind_become_products(client, crm, crm_org):
-    from syncs.services import flow_create_with_defaults
     from tests.qbd.wc import rs, session_run
 
     company = company_make()
-    flow = flow_create_with_defaults(
-        name="Desktop items",
-        source=company.connection,
-        target=crm,
-        source_entity="Item",
-        target_entity="Products",
-    )
+    (flow,) = desktop_flows(company, crm, ("Item", "Products"))
     items = (
         "<ItemServiceRet><ListID>80000010-1700000000</ListID>"
         "<TimeModified>2026-12-01T09:00:00-05:00</TimeModified><EditSequence>1</EditSequence>"
@@ -186,21 +179,11 @@ INVOICE = (
 def test_invoices_become_deals_of_their_account_and_a_deleted_one_is_closed_lost(
     client, crm, crm_org
 ):
-    from syncs.services import flow_create_with_defaults
     from tests.qbd.wc import rs, session_run
 
     company = company_make()
     accounts = customers_flow(company, crm)
-    deals, _ = (
-        flow_create_with_defaults(
-            name=f"Desktop {source}",
-            source=company.connection,
-            target=crm,
-            source_entity=source,
-            target_entity=target,
-        )
-        for source, target in (("Invoice", "Deals"), ("Item", "Products"))
-    )
+    deals, _ = desktop_flows(company, crm, ("Invoice", "Deals"), ("Item", "Products"))
     answers = {
         "CustomerQueryRq": customer_ret(1),
         "ItemQueryRq": ITEM,
@@ -248,19 +231,11 @@ def test_invoices_become_deals_of_their_account_and_a_deleted_one_is_closed_lost
 
 
 def test_a_voided_invoice_closes_its_deal_lost(client, crm, crm_org):
-    from syncs.services import flow_create_with_defaults
     from tests.qbd.wc import rs, session_run
 
     company = company_make()
     customers_flow(company, crm)
-    for source, target in (("Invoice", "Deals"), ("Item", "Products")):
-        flow_create_with_defaults(
-            name=f"Desktop {source}",
-            source=company.connection,
-            target=crm,
-            source_entity=source,
-            target_entity=target,
-        )
+    desktop_flows(company, crm, ("Invoice", "Deals"), ("Item", "Products"))
     paid = INVOICE.replace("<IsPaid>false</IsPaid>", "<IsPaid>true</IsPaid>")
     voided = (
         INVOICE.replace("<EditSequence>1</EditSequence>", "<EditSequence>2</EditSequence>")
@@ -287,19 +262,11 @@ def test_a_voided_invoice_closes_its_deal_lost(client, crm, crm_org):
 
 
 def test_the_lines_of_an_item_group_are_related_to_the_deal_one_by_one(client, crm, crm_org):
-    from syncs.services import flow_create_with_defaults
     from tests.qbd.wc import rs, session_run
 
     company = company_make()
     customers_flow(company, crm)
-    for source, target in (("Invoice", "Deals"), ("Item", "Products")):
-        flow_create_with_defaults(
-            name=f"Desktop {source}",
-            source=company.connection,
-            target=crm,
-            source_entity=source,
-            target_entity=target,
-        )
+    desktop_flows(company, crm, ("Invoice", "Deals"), ("Item", "Products"))
     second_item = ITEM.replace("80000010", "80000012").replace("Design", "Planting")
     grouped = INVOICE.replace(
         "</InvoiceRet>",

@@ -407,18 +407,11 @@ def test_fixture_envelopes_are_understood(client, company):
 def test_a_listing_quickbooks_cannot_give_is_passed_over_and_the_session_says_so(
     client, crm_connection
 ):
-    from syncs.services import flow_create_with_defaults
+    from tests.qbd.conftest import desktop_flows
     from tests.qbd.wc import rs, session_run
 
     made = company_make("Lite Books", "lite-qbwc")
-    for source, target in (("Item", "Products"), ("Customer", "Accounts")):
-        flow_create_with_defaults(
-            name=f"Lite {source}",
-            source=made.connection,
-            target=crm_connection,
-            source_entity=source,
-            target_entity=target,
-        )
+    desktop_flows(made, crm_connection, ("Item", "Products"), ("Customer", "Accounts"))
 
     def quickbooks(request):
         if request.tag == "ItemQueryRq":

@@ -16,8 +16,7 @@ from connectors.sandbox.qbd.webconnector import session_run
 from connectors.sandbox.zoho.models import CrmRecord, CrmRelation
 from syncs.live import inbox_drain
 from syncs.models import ChangeEvent, RecordLink, SyncFlow
-from syncs.services import flow_create_with_defaults
-from tests.qbd.conftest import PASSWORD, company_make
+from tests.qbd.conftest import PASSWORD, company_make, desktop_flows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,14 +31,7 @@ def connected(crm, *, customers: int, items: int = 0, invoices: int = 0, name: s
     qbd.save()
     pairs = [("Customer", "Accounts")]
     pairs += [("Item", "Products"), ("Invoice", "Deals")] if invoices else []
-    for source, target in pairs:
-        flow_create_with_defaults(
-            name=f"{name} {source}",
-            source=qbd.connection,
-            target=crm,
-            source_entity=source,
-            target_entity=target,
-        )
+    desktop_flows(qbd, crm, *pairs)
     app = app_from_qwc(qwc_document(qbd), password=PASSWORD, company=company)
     return company, qbd, app
 

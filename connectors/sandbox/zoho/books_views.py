@@ -175,12 +175,8 @@ def contact_status_view(
     """Mark a contact active or inactive (POST).
 
     Reference: https://www.zoho.com/books/api/v3/contacts/#mark-as-inactive"""
-    if request.method != "POST":
-        return HttpResponse(status=405)
-    if state not in ("active", "inactive"):
-        return books_refusal(5, "Invalid URL Passed", 404)
-    services.books_contact_mark(org=org, contact_id=contact_id, active=state == "active")
-    return books_answer(message=f"The contact has been marked as {state}.")
+    mark = functools.partial(services.books_contact_mark, org=org, contact_id=contact_id)
+    return _status_mark(request, state, mark, "contact")
 
 
 @books_endpoint("items")
@@ -218,12 +214,20 @@ def item_status_view(
     """Mark an item active or inactive (POST).
 
     Reference: https://www.zoho.com/books/api/v3/items/#mark-as-inactive"""
+    mark = functools.partial(services.books_item_mark, org=org, item_id=item_id)
+    return _status_mark(request, state, mark, "item")
+
+
+def _status_mark(
+    request: HttpRequest, state: str, mark: Callable[..., Any], noun: str
+) -> HttpResponse:
+    """POST `/<entity>/{id}/active` or `/inactive`: `mark(active=...)` does it."""
     if request.method != "POST":
         return HttpResponse(status=405)
     if state not in ("active", "inactive"):
         return books_refusal(5, "Invalid URL Passed", 404)
-    services.books_item_mark(org=org, item_id=item_id, active=state == "active")
-    return books_answer(message=f"The item has been marked as {state}.")
+    mark(active=state == "active")
+    return books_answer(message=f"The {noun} has been marked as {state}.")
 
 
 @books_endpoint("invoices")
